@@ -1,0 +1,1 @@
+"""Programs that live around the pipeline: ingest producers, proof consumers, replay."""

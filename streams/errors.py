@@ -1,0 +1,67 @@
+"""The error hierarchy that decides how a failure is routed.
+
+`InputRejected` and its subclasses mean the event itself is bad: retrying cannot help, so the
+event goes to the dead-letter topic with the reason. `TransientError` means the world is
+temporarily bad (a store or broker hiccup): the work is retried with backoff, never dead-lettered.
+`SetupError` is a misconfigured local environment: one line naming the problem and the fix.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CredlinkError",
+    "DecodeFailed",
+    "FetchFailed",
+    "ImageRejected",
+    "ImageTooLarge",
+    "InputRejected",
+    "SetupError",
+    "TransientError",
+    "UriNotAllowed",
+]
+
+
+class CredlinkError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class InputRejected(CredlinkError):
+    """The event cannot be processed as submitted; it belongs in the dead-letter topic."""
+
+    stage: str = "validate"
+
+
+class DecodeFailed(InputRejected):
+    """The event bytes are not a valid record of the expected schema."""
+
+    stage = "decode"
+
+
+class UriNotAllowed(InputRejected):
+    """The image URI is malformed, of an unsupported scheme, or outside the allow-list."""
+
+    stage = "fetch"
+
+
+class FetchFailed(InputRejected):
+    """The image could not be fetched, permanently or after the bounded retries ran out."""
+
+    stage = "fetch"
+
+
+class ImageRejected(InputRejected):
+    """The bytes are not an image this pipeline accepts (undecodable, unsupported, hostile)."""
+
+    stage = "hash"
+
+
+class ImageTooLarge(ImageRejected):
+    """The image exceeds the configured byte or pixel bound."""
+
+
+class TransientError(CredlinkError):
+    """A temporary failure of a dependency; the operation should be retried with backoff."""
+
+
+class SetupError(CredlinkError):
+    """The local environment cannot run the requested thing; the message says how to fix it."""
