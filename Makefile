@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
 
 .PHONY: demo test lint lock clean
 
@@ -18,7 +19,7 @@ demo: $(STAMP)
 
 ## Run the test suite against a real Kafka broker and S3 endpoint it starts itself.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Style and type checks.
 lint: $(STAMP)

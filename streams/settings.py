@@ -50,9 +50,7 @@ class Settings(BaseSettings):
     proofs_retention_ms: int = Field(
         -1, description="Retention of `proofs.created`; -1 keeps proof events forever."
     )
-    dlq_retention_ms: int = Field(
-        30 * _DAY_MS, description="Retention of `images.dlq`."
-    )
+    dlq_retention_ms: int = Field(30 * _DAY_MS, description="Retention of `images.dlq`.")
 
     # Proof storage
     s3_endpoint_url: str | None = Field(

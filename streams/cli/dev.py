@@ -1,0 +1,65 @@
+"""`credlink dev up|down|status`: the local development stack."""
+
+from __future__ import annotations
+
+import typer
+
+from streams.cli.output import console, fails_cleanly
+from streams.devstack.stack import LocalStack
+from streams.settings import get_settings
+
+app = typer.Typer(help="Run the local stack: a Kafka broker, an S3 endpoint and the topics.")
+
+
+@app.command()
+@fails_cleanly
+def up() -> None:
+    """Start the local broker and S3 endpoint (if not running) and create bucket and topics."""
+    stack = LocalStack(get_settings())
+    report = stack.up()
+    kafka = stack.kafka
+    if report.kafka_was_running:
+        console.print(
+            f"kafka: already running (pid {report.kafka.pid}) on {kafka.bootstrap_servers}"
+        )
+    else:
+        console.print(
+            f"kafka: started (pid {report.kafka.pid}) on {kafka.bootstrap_servers}, "
+            f"ready in {report.kafka.seconds_to_ready:.1f} s"
+        )
+    state = "already running" if report.s3_was_running else "started"
+    console.print(f"s3: {state} (pid {report.s3_pid}) on {stack.s3.endpoint_url}")
+    topics = report.topics
+    console.print(
+        f"topics: {len(topics.created)} created, {len(topics.existing)} existing, "
+        f"{len(topics.reconfigured)} reconfigured"
+    )
+    for warning in topics.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    client = stack.client_settings()
+    console.print("To point the worker and connectors at this stack:")
+    console.print(f"  export CREDLINK_KAFKA_BOOTSTRAP_SERVERS={client.kafka_bootstrap_servers}")
+    console.print(f"  export CREDLINK_S3_ENDPOINT_URL={client.s3_endpoint_url}")
+
+
+@app.command()
+@fails_cleanly
+def down(
+    wipe: bool = typer.Option(False, "--wipe", help="Also delete the broker's data directory."),
+) -> None:
+    """Stop the local broker and S3 endpoint, by PID."""
+    stopped = LocalStack(get_settings()).down(wipe=wipe)
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    if wipe:
+        console.print("broker data deleted")
+
+
+@app.command()
+@fails_cleanly
+def status() -> None:
+    """Say what runs, on which port, and whether it answers. Exit 1 unless all is up."""
+    statuses = LocalStack(get_settings()).status()
+    for service in statuses:
+        console.print(service.describe())
+    if not all(service.state == "running" and service.responding for service in statuses):
+        raise typer.Exit(code=1)
