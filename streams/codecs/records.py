@@ -1,0 +1,144 @@
+"""The pipeline's events as typed, immutable values, converted to and from Avro record dicts.
+
+Field names, order and defaults mirror the `.avsc` files (a test keeps them in step); timestamps
+are integer milliseconds since the Unix epoch, UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+__all__ = ["ImageReference", "ProcessingFailed", "ProofCreated", "ProofLocation", "epoch_millis"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def epoch_millis(moment: datetime | int) -> int:
+    """Milliseconds since the Unix epoch of `moment` (an aware datetime, or millis already).
+
+    Avro readers return `timestamp-millis` fields as aware datetimes; this brings them back to
+    the integers the records hold, exactly (no float rounding).
+    """
+    if isinstance(moment, datetime):
+        return (moment - _EPOCH) // _MILLISECOND
+    return moment
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageReference:
+    """An image submitted for a provenance proof."""
+
+    SCHEMA: ClassVar[str] = "io.credlink.streams.ImageReference"
+
+    event_id: str
+    tenant: str
+    uri: str
+    inline_bytes: bytes | None = None
+    content_type: str | None = None
+    submitted_at: int
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+    def to_avro(self) -> dict[str, Any]:
+        """This event as an Avro record dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_avro(cls, record: Mapping[str, Any]) -> ImageReference:
+        """The event in an Avro record dict decoded with the current schema."""
+        return cls(
+            **{
+                **record,
+                "submitted_at": epoch_millis(record["submitted_at"]),
+                "attributes": dict(record["attributes"]),
+            }
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProofLocation:
+    """Where a proof document is stored (a record nested in `ProofCreated`)."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+
+    def to_avro(self) -> dict[str, Any]:
+        """This location as an Avro record dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_avro(cls, record: Mapping[str, Any]) -> ProofLocation:
+        """The location in an Avro record dict decoded with the current schema."""
+        return cls(**record)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProofCreated:
+    """A signed provenance proof was computed and stored."""
+
+    SCHEMA: ClassVar[str] = "io.credlink.streams.ProofCreated"
+
+    proof_id: str
+    event_id: str
+    tenant: str
+    sha256: str
+    phash: str
+    dhash: str
+    width: int
+    height: int
+    format: str
+    byte_size: int
+    key_id: str
+    algorithm: str
+    signature: str
+    location: ProofLocation
+    issued_at: int
+    schema_version: int = 1
+
+    def to_avro(self) -> dict[str, Any]:
+        """This event as an Avro record dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_avro(cls, record: Mapping[str, Any]) -> ProofCreated:
+        """The event in an Avro record dict decoded with the current schema."""
+        return cls(
+            **{
+                **record,
+                "location": ProofLocation.from_avro(record["location"]),
+                "issued_at": epoch_millis(record["issued_at"]),
+            }
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessingFailed:
+    """An input event was rejected and dead-lettered."""
+
+    SCHEMA: ClassVar[str] = "io.credlink.streams.ProcessingFailed"
+
+    original_key: bytes | None
+    original_value: bytes | None
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    stage: str
+    error_class: str
+    message: str
+    attempts: int
+    failed_at: int
+    event_id: str | None = None
+    tenant: str | None = None
+
+    def to_avro(self) -> dict[str, Any]:
+        """This event as an Avro record dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_avro(cls, record: Mapping[str, Any]) -> ProcessingFailed:
+        """The event in an Avro record dict decoded with the current schema."""
+        return cls(**{**record, "failed_at": epoch_millis(record["failed_at"])})
