@@ -1,0 +1,358 @@
+"""Specification of `streams.imaging`: what is hashed, and what is refused before decoding."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import struct
+import warnings
+import zlib
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from streams.errors import ImageRejected, ImageTooLarge, InputRejected
+from streams.imaging import ImageFacts, hamming_distance, inspect_image
+
+LIMITS = {"max_bytes": 64 * 1024 * 1024, "max_pixels": 40_000_000}
+
+# Bits out of 64 within which two hashes are taken to show the same picture. Copies in these
+# tests stay within 2; unrelated pictures differ by 20 or more (docs/hashing.md).
+SAME_PICTURE = 8
+
+
+def photo(width: int, height: int, seed: int) -> Image.Image:
+    """A deterministic photo-like RGB picture: lighting gradient, shapes, sensor noise."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    light = 90 + 80 * np.sin(xs / width * rng.uniform(1, 4) + ys / height * rng.uniform(1, 4))
+    image = Image.fromarray(np.dstack([light, light * 0.8, 255 - light]).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    for _ in range(10):
+        x0, x1 = sorted(rng.integers(0, width, size=2).tolist())
+        y0, y1 = sorted(rng.integers(0, height, size=2).tolist())
+        fill = tuple(int(v) for v in rng.integers(0, 256, size=3))
+        if rng.integers(0, 2):
+            draw.ellipse((x0, y0, x1 + 1, y1 + 1), fill=fill)
+        else:
+            draw.rectangle((x0, y0, x1, y1), fill=fill)
+    noisy = np.asarray(image, dtype=np.int16) + rng.normal(0, 4, (height, width, 1))
+    return Image.fromarray(noisy.clip(0, 255).astype(np.uint8))
+
+
+def encode(image: Image.Image, image_format: str, **params: Any) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, image_format, **params)
+    return buffer.getvalue()
+
+
+def inspect(data: bytes, **overrides: Any) -> ImageFacts:
+    return inspect_image(data, **{**LIMITS, **overrides})
+
+
+def distances(a: ImageFacts, b: ImageFacts) -> tuple[int, int]:
+    return hamming_distance(a.phash, b.phash), hamming_distance(a.dhash, b.dhash)
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares `width`x`height` but whose pixel data is a stub."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+        + chunk(b"IEND", b"")
+    )
+
+
+def gif_declaring(width: int, height: int) -> bytes:
+    """A tiny GIF whose logical screen is `width`x`height`, with one 1x1 frame."""
+    screen = struct.pack("<HHBBB", width, height, 0, 0, 0)
+    frame = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    return b"GIF89a" + screen + frame + b";"
+
+
+@pytest.fixture(scope="module")
+def original() -> Image.Image:
+    return photo(640, 480, seed=1)
+
+
+@pytest.fixture(scope="module")
+def original_facts(original: Image.Image) -> ImageFacts:
+    return inspect(encode(original, "PNG"))
+
+
+def test_facts_describe_the_exact_bytes(original: Image.Image) -> None:
+    data = encode(original, "PNG")
+
+    facts = inspect(data)
+
+    assert facts.sha256 == hashlib.sha256(data).hexdigest()
+    assert facts.byte_size == len(data)
+    assert (facts.width, facts.height, facts.format) == (640, 480, "PNG")
+    assert re.fullmatch("[0-9a-f]{16}", facts.phash)
+    assert re.fullmatch("[0-9a-f]{16}", facts.dhash)
+
+
+def test_same_bytes_always_give_the_same_facts(original: Image.Image) -> None:
+    data = encode(original, "JPEG", quality=85)
+
+    assert inspect(data) == inspect(data)
+
+
+@pytest.mark.parametrize(
+    ("image_format", "params"),
+    [
+        ("JPEG", {"quality": 90}),
+        ("PNG", {}),
+        ("WEBP", {"quality": 90}),
+        ("GIF", {}),
+        ("TIFF", {}),
+        ("BMP", {}),
+        ("AVIF", {"quality": 90}),
+    ],
+)
+def test_each_accepted_format_hashes_like_the_original_picture(
+    original: Image.Image,
+    original_facts: ImageFacts,
+    image_format: str,
+    params: dict[str, Any],
+) -> None:
+    facts = inspect(encode(original, image_format, **params))
+
+    assert facts.format == image_format
+    assert (facts.width, facts.height) == (640, 480)
+    assert max(distances(facts, original_facts)) <= SAME_PICTURE
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "TIFF", "BMP"])
+def test_lossless_formats_give_identical_perceptual_hashes(
+    original: Image.Image, original_facts: ImageFacts, image_format: str
+) -> None:
+    facts = inspect(encode(original, image_format))
+
+    assert distances(facts, original_facts) == (0, 0)
+
+
+@pytest.mark.parametrize("image_format", ["GIF", "TIFF", "WEBP"])
+def test_multi_frame_image_is_hashed_by_its_first_frame(image_format: str) -> None:
+    first, second = photo(320, 240, seed=2), photo(320, 240, seed=3)
+    lossless = {"lossless": True} if image_format == "WEBP" else {}
+    animation = encode(first, image_format, save_all=True, append_images=[second], **lossless)
+
+    facts = inspect(animation)
+
+    assert distances(facts, inspect(encode(first, image_format, **lossless))) == (0, 0)
+    assert min(distances(facts, inspect(encode(second, image_format, **lossless)))) > SAME_PICTURE
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "TIFF"])
+def test_cmyk_image_hashes_like_its_rgb_original(
+    original: Image.Image, original_facts: ImageFacts, image_format: str
+) -> None:
+    facts = inspect(encode(original.convert("CMYK"), image_format))
+
+    assert max(distances(facts, original_facts)) <= SAME_PICTURE
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "TIFF"])
+def test_sixteen_bit_grayscale_is_scaled_to_eight_bits_not_clipped(
+    original: Image.Image, image_format: str
+) -> None:
+    gray = original.convert("L")
+    wide = Image.fromarray(np.asarray(gray, dtype=np.uint16) * 257)
+    assert wide.mode == "I;16"
+
+    facts = inspect(encode(wide, image_format))
+
+    assert distances(facts, inspect(encode(gray, "PNG"))) == (0, 0)
+
+
+def test_palette_image_hashes_like_its_rgb_original(
+    original: Image.Image, original_facts: ImageFacts
+) -> None:
+    facts = inspect(encode(original.quantize(colors=64), "PNG"))
+
+    assert max(distances(facts, original_facts)) <= SAME_PICTURE
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_transparent_pixels_are_hashed_as_if_over_white(original: Image.Image, mode: str) -> None:
+    picture = original.convert(mode[:-1])
+    alpha = Image.new("L", original.size, 255)
+    ImageDraw.Draw(alpha).ellipse((100, 80, 500, 400), fill=0)
+    transparent = picture.copy()
+    transparent.putalpha(alpha)  # the colour values under the hole stay, as in real files
+    flattened = Image.composite(picture, Image.new(picture.mode, picture.size, "white"), alpha)
+
+    facts = inspect(encode(transparent, "PNG"))
+
+    assert distances(facts, inspect(encode(flattened, "PNG"))) == (0, 0)
+    assert min(distances(facts, inspect(encode(picture, "PNG")))) > 0
+
+
+def test_palette_transparency_is_hashed_as_if_over_white(original: Image.Image) -> None:
+    palette = original.quantize(colors=64)
+    opaque = Image.fromarray((np.asarray(palette) != 0).astype(np.uint8) * 255)
+    flattened = Image.composite(
+        palette.convert("RGB"), Image.new("RGB", palette.size, "white"), opaque
+    )
+
+    facts = inspect(encode(palette, "PNG", transparency=0))
+
+    assert distances(facts, inspect(encode(flattened, "PNG"))) == (0, 0)
+
+
+def test_exif_orientation_is_applied_before_hashing(original: Image.Image) -> None:
+    # Orientation 6 means "rotate 90 degrees clockwise to display"; store the pixels turned
+    # the other way so that the displayed picture is the original.
+    stored = original.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+
+    facts = inspect(encode(stored, "JPEG", quality=95, exif=exif))
+
+    assert (facts.width, facts.height) == (480, 640)
+    assert max(distances(facts, inspect(encode(original, "JPEG", quality=95)))) <= 2
+
+
+def test_resized_and_reencoded_copy_stays_within_hamming_threshold(
+    original_facts: ImageFacts,
+) -> None:
+    picture = photo(1200, 900, seed=1)
+    cdn_copies = [
+        encode(picture.resize((600, 450), Image.Resampling.LANCZOS), "JPEG", quality=75),
+        encode(picture.resize((300, 225), Image.Resampling.BILINEAR), "JPEG", quality=60),
+        encode(picture.resize((400, 300), Image.Resampling.BICUBIC), "WEBP", quality=70),
+    ]
+    source = inspect(encode(picture, "PNG"))
+
+    for copy in cdn_copies:
+        assert max(distances(inspect(copy), source)) <= SAME_PICTURE
+    unrelated = inspect(encode(photo(1200, 900, seed=99), "PNG"))
+    assert min(distances(unrelated, source)) > SAME_PICTURE
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "seed"), [(1600, 1200, 4), (2000, 900, 5), (900, 1400, 6), (3000, 2000, 7)]
+)
+def test_jpeg_draft_decode_keeps_hashes_within_a_few_bits_of_full_decode(
+    width: int, height: int, seed: int
+) -> None:
+    data = encode(photo(width, height, seed), "JPEG", quality=85)
+
+    drafted, full = inspect(data), inspect(data, jpeg_draft_min_side=None)
+
+    assert (drafted.width, drafted.height) == (full.width, full.height) == (width, height)
+    phash_distance, dhash_distance = distances(drafted, full)
+    assert phash_distance <= 2
+    assert dhash_distance <= 6
+
+
+def test_bytes_over_the_limit_are_refused_before_parsing() -> None:
+    # Garbage, so any parsing would have said "not an image" instead.
+    with pytest.raises(ImageTooLarge, match="101 bytes"):
+        inspect(b"\xff" * 101, max_bytes=100)
+
+
+def test_declared_dimensions_over_the_pixel_limit_are_refused_before_decoding() -> None:
+    # The pixel data is a stub: decoding would fail as truncated, not as too large.
+    with pytest.raises(ImageTooLarge, match="5000x5000"):
+        inspect(png_declaring(5000, 5000), max_pixels=1_000_000)
+
+
+@pytest.mark.parametrize(
+    "bomb", [png_declaring(100_000, 100_000), gif_declaring(65_535, 65_535)], ids=["png", "gif"]
+)
+def test_header_declaring_enormous_dimensions_is_a_decompression_bomb(bomb: bytes) -> None:
+    assert len(bomb) < 100
+
+    with pytest.raises(ImageTooLarge, match="decompression-bomb"):
+        inspect(bomb, max_pixels=10**12)
+
+
+def test_pillow_bomb_warning_is_refused_without_changing_global_state() -> None:
+    max_image_pixels = Image.MAX_IMAGE_PIXELS
+    assert max_image_pixels is not None
+    side = int((max_image_pixels * 1.5) ** 0.5)  # between Pillow's warning and error limits
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        filters = list(warnings.filters)
+        with pytest.raises(ImageTooLarge, match="decompression-bomb"):
+            inspect(png_declaring(side, side), max_pixels=10**12)
+        assert warnings.filters == filters
+
+    assert not caught
+    assert max_image_pixels == Image.MAX_IMAGE_PIXELS
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "GIF", "WEBP", "TIFF", "AVIF"])
+def test_truncated_image_is_rejected(original: Image.Image, image_format: str) -> None:
+    data = encode(original, image_format)
+
+    with pytest.raises(ImageRejected) as raised:
+        inspect(data[: len(data) // 2])
+
+    assert not isinstance(raised.value, ImageTooLarge)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"hello, world", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", b"<!doctype html><html></html>"],
+    ids=["empty", "text", "pdf", "html"],
+)
+def test_non_image_bytes_are_rejected(data: bytes) -> None:
+    with pytest.raises(ImageRejected):
+        inspect(data)
+
+
+@pytest.mark.parametrize("image_format", ["EPS", "PCX", "ICO", "TGA"])
+def test_formats_outside_the_allow_list_are_refused_before_any_decoder_runs(
+    image_format: str,
+) -> None:
+    data = encode(Image.new("RGB", (32, 32), "red"), image_format)
+
+    with pytest.raises(ImageRejected, match="not an image of an accepted format"):
+        inspect(data)
+
+
+def test_pixel_mode_without_a_luminance_is_rejected() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's LAB TIFF writer complains about its own EXIF
+        data = encode(Image.new("LAB", (16, 16)), "TIFF")
+
+    with pytest.raises(ImageRejected, match="pixel mode LAB"):
+        inspect(data)
+
+
+def test_every_refusal_is_an_input_rejection_for_the_dead_letter_topic() -> None:
+    assert issubclass(ImageTooLarge, ImageRejected)
+    assert issubclass(ImageRejected, InputRejected)
+
+
+@pytest.mark.parametrize(
+    ("hex_a", "hex_b", "expected"),
+    [
+        ("c3e1f0b09c8c8e1f", "c3e1f0b09c8c8e1f", 0),
+        ("0000000000000000", "0000000000000001", 1),
+        ("0000000000000000", "ffffffffffffffff", 64),
+        ("ABCD", "abcd", 0),
+    ],
+)
+def test_hamming_distance_counts_differing_bits(hex_a: str, hex_b: str, expected: int) -> None:
+    assert hamming_distance(hex_a, hex_b) == expected
+
+
+@pytest.mark.parametrize(("hex_a", "hex_b"), [("00", "000"), ("zz", "00"), ("", ""), ("-1", "01")])
+def test_hamming_distance_refuses_hashes_that_do_not_compare(hex_a: str, hex_b: str) -> None:
+    with pytest.raises(ValueError, match="hash"):
+        hamming_distance(hex_a, hex_b)
