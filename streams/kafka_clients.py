@@ -10,9 +10,9 @@ __all__ = ["ClientConfig", "confluent_config", "faust_broker_url"]
 ClientConfig = dict[str, str | int | float | bool]
 
 
-def confluent_config(settings: Settings, **overrides: str | int | float | bool) -> ClientConfig:
-    """librdkafka configuration for a producer, consumer or admin client."""
-    return {"bootstrap.servers": settings.kafka_bootstrap_servers, **overrides}
+def confluent_config(settings: Settings, extra: ClientConfig | None = None) -> ClientConfig:
+    """librdkafka configuration for a producer, consumer or admin client, plus `extra`."""
+    return {"bootstrap.servers": settings.kafka_bootstrap_servers, **(extra or {})}
 
 
 def faust_broker_url(settings: Settings) -> str:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
 
@@ -65,7 +66,83 @@ class Settings(BaseSettings):
         None, description="S3 secret access key; unset = boto3's default credential chain."
     )
 
+    schema_registry_url: str | None = Field(
+        None,
+        description="Confluent schema registry URL; set = Confluent wire format, "
+        "unset = Avro single-object encoding.",
+    )
+
+    # Fetching images
+    fetch_allowed_buckets: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset(), description="Comma-separated S3 buckets `s3://` image URIs may name."
+    )
+    fetch_file_roots: Annotated[tuple[Path, ...], NoDecode] = Field(
+        (), description="Comma-separated directories `file://` image URIs must lie under."
+    )
+    fetch_allowed_hosts: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset(), description="Comma-separated hosts `https://` image URIs may name."
+    )
+    fetch_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one image fetch.")
+    fetch_attempts: int = Field(
+        3, ge=1, le=10, description="Attempts at a failing fetch before it is dead-lettered."
+    )
+    max_image_bytes: int = Field(
+        25 * 1024 * 1024, ge=1, description="Largest image accepted, in bytes."
+    )
+    max_image_pixels: int = Field(
+        50_000_000,
+        ge=1,
+        description="Largest image accepted, in pixels (decompression-bomb guard).",
+    )
+
+    # Signing
+    signing_key_file: Path | None = Field(
+        None, description="PEM file of the Ed25519 signing key (mode 0600 or 0400)."
+    )
+    signing_key_pem: SecretStr | None = Field(
+        None, description="The Ed25519 signing key as PEM text, instead of a file."
+    )
+    keyset_file: Path = Field(
+        Path(".credlink/keys/keyset.json"),
+        description="JSON Web Key Set of the public keys, for verifiers.",
+    )
+
+    # Proof storage
+    proof_store: Literal["filesystem", "s3"] = Field(
+        "filesystem", description="Where proofs are written: `filesystem` or `s3`."
+    )
+    proof_store_root: Path = Field(
+        Path(".credlink/proofs"), description="Directory of the filesystem proof store."
+    )
+    proof_key_prefix: str = Field(
+        "proofs/", description="Prefix of proof object keys: `{prefix}YYYY/MM/DD/{id}.json`."
+    )
+    s3_sse: Literal["AES256", "aws:kms"] = Field(
+        "AES256", description="Server-side encryption of proof objects."
+    )
+    s3_kms_key_id: str | None = Field(
+        None, description="KMS key id for `aws:kms` encryption; unset = the bucket's default."
+    )
+    proof_retention_days: int = Field(
+        3650, ge=1, description="Days until a proof's `expires-at` metadata date."
+    )
+    proof_cache_entries: int = Field(
+        1024, ge=0, description="Proof objects kept in the in-memory read cache."
+    )
+
     # Worker
+    prove_concurrency: int = Field(
+        4, ge=1, le=64, description="Events each worker proves at once (fetch and store overlap)."
+    )
+    consumer_session_timeout_seconds: float = Field(
+        30.0,
+        ge=6,
+        le=300,
+        description="Seconds after which the group gives a silent worker's partitions to others.",
+    )
+    transient_retry_max_seconds: float = Field(
+        30.0, gt=0, description="Longest pause between retries of a transient store/broker error."
+    )
     log_level: str = Field("info", description="Log level of the worker and the CLI.")
     worker_web_port: int = Field(
         6066, ge=0, le=65535, description="Port of the worker's web server (metrics, health)."
@@ -84,6 +161,20 @@ class Settings(BaseSettings):
         Path.home() / ".cache" / "credlink" / "kafka",
         description="Where the Apache Kafka jars fetched from Maven Central are cached.",
     )
+
+    @field_validator("fetch_allowed_buckets", "fetch_allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated_set(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("fetch_file_roots", mode="before")
+    @classmethod
+    def _comma_separated_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(Path(item.strip()) for item in value.split(",") if item.strip())
+        return value
 
     def topic(self, name: str) -> str:
         """The full name of pipeline topic `name` (e.g. `images.submitted`)."""

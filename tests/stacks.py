@@ -22,6 +22,4 @@ def stack_settings(home: Path, **overrides: object) -> Settings:
         "dev_controller_port": free_port(),
         "dev_s3_port": free_port(),
     }
-    return Settings(_env_file=None).model_copy(
-        update={"dev_home": home, **ports, **overrides}
-    )
+    return Settings(_env_file=None).model_copy(update={"dev_home": home, **ports, **overrides})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from streams.cli import demo, dev, worker
+from streams.cli import demo, dev, keys, worker
 
 __all__ = ["app", "main"]
 
@@ -15,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(dev.app, name="dev")
+app.add_typer(keys.app, name="keys")
 app.command("worker")(worker.worker)
 app.command("demo")(demo.demo)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.table import Table
 
@@ -12,7 +14,9 @@ from streams.settings import get_settings
 
 @fails_cleanly
 def demo(
-    keep: bool = typer.Option(False, "--keep", help="Leave the local stack running afterwards."),
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Leave the local stack running afterwards.")
+    ] = False,
 ) -> None:
     """Start the local stack, check every service answers, print a table, then stop it."""
     stack = LocalStack(get_settings())

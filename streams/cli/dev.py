@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from streams.cli.output import console, fails_cleanly
@@ -45,7 +47,9 @@ def up() -> None:
 @app.command()
 @fails_cleanly
 def down(
-    wipe: bool = typer.Option(False, "--wipe", help="Also delete the broker's data directory."),
+    wipe: Annotated[
+        bool, typer.Option("--wipe", help="Also delete the broker's data directory.")
+    ] = False,
 ) -> None:
     """Stop the local broker and S3 endpoint, by PID."""
     stopped = LocalStack(get_settings()).down(wipe=wipe)

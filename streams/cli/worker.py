@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import faust
+from confluent_kafka.admin import AdminClient
 
 from streams.app import create_app
 from streams.cli.output import fails_cleanly
+from streams.kafka_clients import confluent_config
 from streams.settings import get_settings
+from streams.topics import ensure_topics, pipeline_topics
 
 
 @fails_cleanly
 def worker() -> None:
-    """Run a worker: consume image-reference events until stopped (SIGTERM or Ctrl-C)."""
+    """Run a worker: prove image-reference events until stopped (SIGTERM or Ctrl-C)."""
     settings = get_settings()
     app = create_app(settings)
+    ensure_topics(AdminClient(confluent_config(settings)), pipeline_topics(settings))
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()

@@ -21,7 +21,14 @@ from streams.devstack.java import require_java
 from streams.devstack.processes import PidFile, require_free_port, spawn, stop_pid
 from streams.errors import SetupError
 
-__all__ = ["DEPLOY_LOCAL", "KAFKA_MAIN", "LocalKafka", "StartReport", "fetch_kafka"]
+__all__ = [
+    "DEPLOY_LOCAL",
+    "KAFKA_MAIN",
+    "LocalKafka",
+    "StartReport",
+    "cluster_id",
+    "fetch_kafka",
+]
 
 DEPLOY_LOCAL = Path(__file__).resolve().parents[2] / "deploy" / "local"
 KAFKA_MAIN = "kafka.Kafka"
@@ -55,9 +62,13 @@ def fetch_kafka(cache_dir: Path) -> Path:
     return Path(result.stdout.strip().splitlines()[-1])
 
 
-def _cluster_id() -> str:
-    # Kafka's Uuid.toString(): URL-safe base64 of 16 random bytes, unpadded.
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+def cluster_id() -> str:
+    """A cluster id as Kafka's `Uuid.randomUuid()` makes one: URL-safe base64 of 16 random
+    bytes, unpadded, never starting with `-` (a command line would take it for an option)."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+        if not text.startswith("-"):
+            return text
 
 
 @dataclass(frozen=True)
@@ -185,7 +196,7 @@ class LocalKafka:
                 "kafka.tools.StorageTool",
                 "format",
                 "--cluster-id",
-                _cluster_id(),
+                cluster_id(),
                 "--config",
                 str(self.config_path),
             ],

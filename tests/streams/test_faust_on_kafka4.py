@@ -25,9 +25,7 @@ def _consume(
     settings: Settings, topic: str, count: int, timeout: float
 ) -> list[tuple[bytes, bytes]]:
     consumer = Consumer(
-        confluent_config(
-            settings, **{"group.id": uuid.uuid4().hex, "auto.offset.reset": "earliest"}
-        )
+        confluent_config(settings, {"group.id": uuid.uuid4().hex, "auto.offset.reset": "earliest"})
     )
     consumer.subscribe([topic])
     records: list[tuple[bytes, bytes]] = []

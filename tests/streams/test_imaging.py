@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import re
-import struct
 import warnings
-import zlib
 from typing import Any
 
 import numpy as np
@@ -16,6 +13,7 @@ from PIL import Image, ImageDraw
 
 from streams.errors import ImageRejected, ImageTooLarge, InputRejected
 from streams.imaging import ImageFacts, hamming_distance, inspect_image
+from tests.images import encode, gif_declaring, photo, png_declaring
 
 LIMITS = {"max_bytes": 64 * 1024 * 1024, "max_pixels": 40_000_000}
 
@@ -24,60 +22,12 @@ LIMITS = {"max_bytes": 64 * 1024 * 1024, "max_pixels": 40_000_000}
 SAME_PICTURE = 8
 
 
-def photo(width: int, height: int, seed: int) -> Image.Image:
-    """A deterministic photo-like RGB picture: lighting gradient, shapes, sensor noise."""
-    rng = np.random.default_rng(seed)
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    light = 90 + 80 * np.sin(xs / width * rng.uniform(1, 4) + ys / height * rng.uniform(1, 4))
-    image = Image.fromarray(np.dstack([light, light * 0.8, 255 - light]).astype(np.uint8))
-    draw = ImageDraw.Draw(image)
-    for _ in range(10):
-        x0, x1 = sorted(rng.integers(0, width, size=2).tolist())
-        y0, y1 = sorted(rng.integers(0, height, size=2).tolist())
-        fill = tuple(int(v) for v in rng.integers(0, 256, size=3))
-        if rng.integers(0, 2):
-            draw.ellipse((x0, y0, x1 + 1, y1 + 1), fill=fill)
-        else:
-            draw.rectangle((x0, y0, x1, y1), fill=fill)
-    noisy = np.asarray(image, dtype=np.int16) + rng.normal(0, 4, (height, width, 1))
-    return Image.fromarray(noisy.clip(0, 255).astype(np.uint8))
-
-
-def encode(image: Image.Image, image_format: str, **params: Any) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, image_format, **params)
-    return buffer.getvalue()
-
-
 def inspect(data: bytes, **overrides: Any) -> ImageFacts:
     return inspect_image(data, **{**LIMITS, **overrides})
 
 
 def distances(a: ImageFacts, b: ImageFacts) -> tuple[int, int]:
     return hamming_distance(a.phash, b.phash), hamming_distance(a.dhash, b.dhash)
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A tiny PNG whose header declares `width`x`height` but whose pixel data is a stub."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + body))
-        return struct.pack(">I", len(body)) + kind + body + crc
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
-        + chunk(b"IEND", b"")
-    )
-
-
-def gif_declaring(width: int, height: int) -> bytes:
-    """A tiny GIF whose logical screen is `width`x`height`, with one 1x1 frame."""
-    screen = struct.pack("<HHBBB", width, height, 0, 0, 0)
-    frame = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
-    return b"GIF89a" + screen + frame + b";"
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import subprocess
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.devstack.kafka import LocalKafka
+from streams.devstack.kafka import LocalKafka, cluster_id
 from streams.devstack.stack import LocalStack
 from streams.errors import SetupError
 from tests.stacks import stack_settings
@@ -79,3 +80,10 @@ def test_corrupt_data_dir_is_reported_with_the_fix(tmp_path: Path) -> None:
     with pytest.raises(SetupError, match=r"data dir .* is corrupt.*credlink dev down --wipe"):
         kafka.start()
     assert kafka.running_pid() is None
+
+
+def test_cluster_ids_are_kafka_uuids_that_no_command_line_mistakes_for_an_option() -> None:
+    ids = [cluster_id() for _ in range(2000)]
+    assert all(len(text) == 22 and not text.startswith("-") for text in ids)
+    assert all(len(base64.urlsafe_b64decode(text + "==")) == 16 for text in ids)
+    assert len(set(ids)) == len(ids)

@@ -1,0 +1,131 @@
+"""The Faust agents: thin wiring from topics to the processor and the tallies.
+
+`prove` consumes image references and publishes a proof event or a dead letter for each, and
+acknowledges the input only after the broker has confirmed that publication (at-least-once).
+`count` consumes the proof events re-keyed by tenant and keeps the proof-count tables.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.types import TableT, TopicT
+
+from streams.codecs import codec_for
+from streams.codecs.base import Codec
+from streams.codecs.records import ProcessingFailed, ProofCreated
+from streams.dead_letters import SourceMessage
+from streams.errors import DecodeFailed
+from streams.processor import EventProcessor
+from streams.settings import Settings
+from streams.tally import ProofTally
+from streams.topics import DLQ, PROOFS_CREATED, SUBMITTED
+
+__all__ = ["Codecs", "register_agents"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Codecs:
+    submitted: Codec
+    proofs: Codec
+    dead_letters: Codec
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Codecs:
+        def codec(schema: str, topic: str) -> Codec:
+            return codec_for(
+                schema, topic=settings.topic(topic), registry_url=settings.schema_registry_url
+            )
+
+        return cls(
+            submitted=codec("io.credlink.streams.ImageReference", SUBMITTED),
+            proofs=codec(ProofCreated.SCHEMA, PROOFS_CREATED),
+            dead_letters=codec(ProcessingFailed.SCHEMA, DLQ),
+        )
+
+
+def _raw_topic(
+    app: faust.App, name: str, *, partitions: int | None = None, internal: bool = False
+) -> TopicT:
+    return app.topic(
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+        internal=internal,
+    )
+
+
+def register_agents(
+    app: faust.App, settings: Settings, processor: EventProcessor, codecs: Codecs
+) -> ProofTally:
+    """Declare the topics, tables and agents of the pipeline on `app`; return the tally."""
+    submitted = _raw_topic(app, settings.topic(SUBMITTED))
+    proofs = _raw_topic(app, settings.topic(PROOFS_CREATED))
+    dead_letters = _raw_topic(app, settings.topic(DLQ))
+
+    def table(name: str, default: type) -> TableT[str, Any]:
+        return app.Table(name, default=default, partitions=settings.topic_partitions)
+
+    tally = ProofTally(
+        seen=table("proofs-seen", bool),
+        by_tenant=table("proof-counts-by-tenant", int),
+        by_format=table("proof-counts-by-format", int),
+        by_day=table("proof-counts-by-day", int),
+        lookup=table("proof-lookup", str),
+    )
+
+    @app.agent(submitted, name="prove", concurrency=settings.prove_concurrency)
+    async def prove(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            outcome = await processor.process(
+                SourceMessage(
+                    message.topic, message.partition, message.offset, message.key, message.value
+                )
+            )
+            if outcome.proof is not None:
+                sent = await proofs.send(
+                    key=outcome.key, value=codecs.proofs.encode(outcome.proof.to_avro())
+                )
+            else:
+                assert outcome.failure is not None
+                sent = await dead_letters.send(
+                    key=outcome.key, value=codecs.dead_letters.encode(outcome.failure.to_avro())
+                )
+            await sent  # the broker has the record before this event is acknowledged
+
+    def proof_of(value: bytes) -> ProofCreated | None:
+        try:
+            return ProofCreated.from_avro(codecs.proofs.decode(value))
+        except DecodeFailed as error:
+            # Not written by this pipeline; counting it is impossible, stopping would be worse.
+            log.error("skipping a record on %s that is not a proof event: %s", proofs, error)
+            return None
+
+    def tenant_of(value: bytes) -> bytes:
+        proof = proof_of(value)
+        return proof.tenant.encode("utf-8") if proof is not None else b""
+
+    by_tenant = _raw_topic(
+        app,
+        f"{settings.app_id}-{settings.topic(PROOFS_CREATED)}-by-tenant-repartition",
+        partitions=settings.topic_partitions,
+        internal=True,
+    )
+
+    @app.agent(proofs, name="count")
+    async def count(stream: faust.StreamT[bytes]) -> None:
+        async for value in stream.group_by(tenant_of, name="by-tenant", topic=by_tenant):
+            proof = proof_of(value)
+            if proof is not None:
+                tally.record(proof)
+
+    return tally

@@ -1,0 +1,165 @@
+"""The proof pipeline for one event: fetch → hash → sign → store → `ProofCreated`.
+
+Plain synchronous Python with no Kafka in it. Failures leave as the error types of
+`streams.errors`: `InputRejected` (dead-letter it), `TransientError` (retry it); anything
+unexpected is wrapped in `UnexpectedFailure` with the stage it happened in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from streams.codecs.records import ImageReference, ProofCreated, ProofLocation
+from streams.errors import InputRejected, TransientError
+from streams.fetching import ImageFetcher
+from streams.imaging import inspect_image
+from streams.proofs import ProofDocument, sign_proof, storage_key
+from streams.signing import Signer
+from streams.stores.base import ProofStore, StoreMisconfigured
+
+__all__ = [
+    "MAX_ID_CHARS",
+    "MAX_SUBMITTED_AT_MS",
+    "ImageLimits",
+    "InvalidEvent",
+    "ProofPipeline",
+    "UnexpectedFailure",
+]
+
+MAX_ID_CHARS = 256
+# 9000-01-01T00:00:00Z: leaves every retention period representable as a date.
+MAX_SUBMITTED_AT_MS = 221_845_392_000_000
+
+
+class InvalidEvent(InputRejected):
+    """The event decoded, but a field holds a value the pipeline refuses."""
+
+    stage = "validate"
+
+
+class UnexpectedFailure(InputRejected):
+    """An error of no known kind, raised while processing this event's input.
+
+    Dead-lettered like any rejected input (with the original bytes, so nothing is lost), rather
+    than crashing the worker into a loop on the same event.
+    """
+
+    def __init__(self, stage: str, cause: BaseException) -> None:
+        super().__init__(f"unexpected {type(cause).__name__} in stage {stage}: {cause}")
+        self.stage = stage
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_bytes: int
+    max_pixels: int
+
+
+@contextlib.contextmanager
+def _stage(name: str) -> Iterator[None]:
+    try:
+        yield
+    except (InputRejected, TransientError, StoreMisconfigured):
+        raise
+    except Exception as error:
+        raise UnexpectedFailure(name, error) from error
+
+
+def _check_identifier(field: str, value: str) -> None:
+    if not value or len(value) > MAX_ID_CHARS:
+        raise InvalidEvent(f"{field} must be 1 to {MAX_ID_CHARS} characters, got {len(value)}")
+    if any(unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn"} for char in value):
+        raise InvalidEvent(f"{field} contains control, format or unassigned characters")
+    if value != value.strip():
+        raise InvalidEvent(f"{field} has leading or trailing whitespace")
+
+
+def _iso(moment_ms: int) -> str:
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=moment_ms)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment_ms % 1000:03d}Z"
+
+
+class ProofPipeline:
+    """Turns one `ImageReference` into a stored, signed proof and its `ProofCreated` event."""
+
+    def __init__(
+        self,
+        *,
+        fetcher: ImageFetcher,
+        signer: Signer,
+        store: ProofStore,
+        limits: ImageLimits,
+        key_prefix: str,
+        retention_days: int,
+    ) -> None:
+        self._fetcher = fetcher
+        self._signer = signer
+        self._store = store
+        self._limits = limits
+        self._key_prefix = key_prefix
+        self._retention = timedelta(days=retention_days)
+
+    def prove(self, event: ImageReference) -> ProofCreated:
+        with _stage("validate"):
+            _check_identifier("tenant", event.tenant)
+            _check_identifier("event_id", event.event_id)
+            if not 0 <= event.submitted_at < MAX_SUBMITTED_AT_MS:
+                raise InvalidEvent("submitted_at is before 1970 or after the year 9000")
+        with _stage("fetch"):
+            data = self._image_bytes(event)
+        with _stage("hash"):
+            facts = inspect_image(
+                data, max_bytes=self._limits.max_bytes, max_pixels=self._limits.max_pixels
+            )
+        with _stage("sign"):
+            document = ProofDocument.for_event(
+                event_id=event.event_id,
+                tenant=event.tenant,
+                submitted_at_ms=event.submitted_at,
+                source_uri=event.uri,
+                image=facts,
+            )
+            signed = sign_proof(document, self._signer)
+        with _stage("store"):
+            key = storage_key(self._key_prefix, document.proof_id, document.issued_at)
+            expires_ms = document.issued_at + self._retention // timedelta(milliseconds=1)
+            stored = self._store.put(
+                key,
+                signed.body,
+                {
+                    "proof-id": document.proof_id,
+                    "image-sha256": facts.sha256,
+                    "phash": facts.phash,
+                    "created-at": _iso(document.issued_at),
+                    "expires-at": _iso(expires_ms),
+                },
+            )
+        return ProofCreated(
+            proof_id=document.proof_id,
+            event_id=event.event_id,
+            tenant=event.tenant,
+            sha256=facts.sha256,
+            phash=facts.phash,
+            dhash=facts.dhash,
+            width=facts.width,
+            height=facts.height,
+            format=facts.format,
+            byte_size=facts.byte_size,
+            key_id=signed.key_id,
+            algorithm=signed.algorithm,
+            signature=signed.signature,
+            location=ProofLocation(
+                bucket=stored.store, key=stored.key, version_id=stored.version_id
+            ),
+            issued_at=document.issued_at,
+        )
+
+    def _image_bytes(self, event: ImageReference) -> bytes:
+        # Inline bytes are bounded like fetched ones: inspect_image checks max_bytes first.
+        if event.inline_bytes is not None:
+            return event.inline_bytes
+        return self._fetcher.fetch(event.uri)

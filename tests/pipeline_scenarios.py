@@ -1,0 +1,216 @@
+"""Event sets and a running pipeline for the end-to-end tests: real broker, S3, worker."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streams.codecs import codec_for
+from streams.codecs.records import ImageReference, ProcessingFailed, ProofCreated
+from streams.devstack.stack import LocalStack
+from streams.settings import Settings
+from streams.signing import generate_key_pair
+from streams.topics import DLQ, PROOFS_CREATED, SUBMITTED
+from tests.images import encode, photo, png_declaring
+from tests.kafka_io import Record, latest_by_key, read_topic
+from tests.stacks import free_port
+from tests.workers import WorkerProcess
+
+IMAGES_BUCKET = "credlink-test-images"
+SUBMITTED_AT = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+FORMATS = ("JPEG", "PNG", "WEBP")
+TENANTS = ("acme", "globex", "Zürich-株式会社")
+
+
+@dataclass
+class Scenario:
+    """A pipeline deployment for one test: its settings, image sources and event set."""
+
+    settings: Settings
+    workdir: Path
+    stack: LocalStack
+    events: list[tuple[bytes, bytes | None]] = field(default_factory=list)
+    valid_ids: list[str] = field(default_factory=list)
+    bad: dict[str, str] = field(default_factory=dict)  # event key -> expected error class
+
+    @property
+    def image_root(self) -> Path:
+        return self.workdir / "images"
+
+    def reference(self, index: int, tenant: str, uri: str, **fields: object) -> ImageReference:
+        values: dict[str, object] = {
+            "event_id": f"evt-{index:04d}",
+            "tenant": tenant,
+            "uri": uri,
+            "submitted_at": SUBMITTED_AT + index * 1000,
+            **fields,
+        }
+        return ImageReference(**values)  # type: ignore[arg-type]
+
+    def encode(self, reference: ImageReference) -> bytes:
+        codec = codec_for(ImageReference.SCHEMA, topic=self.settings.topic(SUBMITTED))
+        return codec.encode(reference.to_avro())
+
+    def add_valid(self, index: int) -> None:
+        image_format = FORMATS[index % 3]
+        data = encode(photo(48 + index % 64, 40 + index % 48, seed=index), image_format)
+        name = f"img-{index:04d}.{image_format.lower()}"
+        source = (index // 3) % 3
+        tenant = TENANTS[index % len(TENANTS)]
+        if source == 0:
+            self.stack.s3.client().put_object(Bucket=IMAGES_BUCKET, Key=name, Body=data)
+            reference = self.reference(index, tenant, f"s3://{IMAGES_BUCKET}/{name}")
+        elif source == 1:
+            (self.image_root / name).write_bytes(data)
+            reference = self.reference(index, tenant, (self.image_root / name).as_uri())
+        else:
+            uri = f"https://images.internal.test/{name}"
+            reference = self.reference(index, tenant, uri, inline_bytes=data)
+        self.events.append((reference.event_id.encode(), self.encode(reference)))
+        self.valid_ids.append(reference.event_id)
+
+    def add_bad(self, key: str, value: bytes | None, error_class: str) -> None:
+        self.events.append((key.encode(), value))
+        self.bad[key] = error_class
+
+    def add_bad_reference(self, index: int, error_class: str, **fields: object) -> None:
+        reference = self.reference(index, str(fields.pop("tenant", "acme")), **fields)  # type: ignore[arg-type]
+        self.add_bad(reference.event_id, self.encode(reference), error_class)
+
+    def add_hostile_inputs(self, start: int) -> None:
+        """At least 20 bad events of different kinds, each with the error it must produce."""
+        root = self.image_root
+        (root / "notes.txt").write_bytes(b"this is not an image at all")
+        full = encode(photo(64, 64, seed=start), "JPEG")
+        (root / "truncated.jpg").write_bytes(full[: len(full) // 2])
+        (root / "huge.jpg").write_bytes(b"\xff\xd8" + bytes(3_000_000))
+        valid = self.encode(self.reference(start, "acme", "file:///nowhere.jpg"))
+        proof_codec = codec_for(ProofCreated.SCHEMA, topic=self.settings.topic(SUBMITTED))
+        self.add_bad("garbage", b"\x00\x01not avro at all", "DecodeFailed")
+        self.add_bad("truncated-avro", valid[: len(valid) // 2], "DecodeFailed")
+        self.add_bad("tombstone", None, "DecodeFailed")
+        self.add_bad("wrong-schema", proof_codec.encode(_sample_proof()), "DecodeFailed")
+        cases: list[tuple[str, dict[str, object]]] = [
+            ("UriNotAllowed", {"uri": "http://127.0.0.1:8080/image.jpg"}),
+            ("UriNotAllowed", {"uri": "http://169.254.169.254/latest/meta-data/"}),
+            ("UriNotAllowed", {"uri": "https://169.254.169.254/latest/meta-data/"}),
+            ("UriNotAllowed", {"uri": "file:///etc/passwd"}),
+            ("UriNotAllowed", {"uri": f"{root.as_uri()}/../../../../etc/passwd"}),
+            ("UriNotAllowed", {"uri": "s3://some-other-bucket/image.jpg"}),
+            ("UriNotAllowed", {"uri": "https://images.example.com/cat.jpg"}),
+            ("UriNotAllowed", {"uri": "ftp://files.example.com/cat.jpg"}),
+            ("FetchFailed", {"uri": f"s3://{IMAGES_BUCKET}/missing.jpg"}),
+            ("FetchFailed", {"uri": f"{root.as_uri()}/missing.jpg"}),
+            ("ImageRejected", {"uri": f"{root.as_uri()}/notes.txt"}),
+            ("ImageRejected", {"uri": f"{root.as_uri()}/truncated.jpg"}),
+            ("ImageTooLarge", {"uri": f"{root.as_uri()}/huge.jpg"}),
+            (
+                "ImageTooLarge",
+                {"uri": "inline:bomb.png", "inline_bytes": png_declaring(100_000, 100_000)},
+            ),
+            ("ImageRejected", {"uri": "inline:empty", "inline_bytes": b""}),
+            ("InvalidEvent", {"uri": "inline:x", "tenant": "", "inline_bytes": full}),
+            ("InvalidEvent", {"uri": "inline:x", "tenant": "ac\x00me", "inline_bytes": full}),
+            ("InvalidEvent", {"uri": "inline:x", "event_id": "e" * 300, "inline_bytes": full}),
+        ]
+        for offset, (error_class, fields) in enumerate(cases):
+            self.add_bad_reference(start + offset, error_class, **fields)
+
+
+def _sample_proof() -> dict[str, object]:
+    from streams.codecs.records import ProofLocation
+
+    return ProofCreated(
+        proof_id="0" * 32,
+        event_id="e",
+        tenant="t",
+        sha256="0" * 64,
+        phash="0" * 16,
+        dhash="0" * 16,
+        width=1,
+        height=1,
+        format="PNG",
+        byte_size=1,
+        key_id="k",
+        algorithm="Ed25519",
+        signature="s",
+        location=ProofLocation(bucket="b", key="k"),
+        issued_at=0,
+    ).to_avro()
+
+
+def scenario_settings(base: Settings, workdir: Path, **overrides: object) -> Settings:
+    keys = workdir / "keys"
+    generate_key_pair(keys / "signing-key.pem", keys / "keyset.json")
+    (workdir / "images").mkdir(exist_ok=True)
+    return base.model_copy(
+        update={
+            "app_id": f"credlink-{uuid.uuid4().hex[:8]}",
+            "signing_key_file": keys / "signing-key.pem",
+            "keyset_file": keys / "keyset.json",
+            "proof_store": "s3",
+            "fetch_allowed_buckets": frozenset({IMAGES_BUCKET}),
+            "fetch_file_roots": (workdir / "images",),
+            "fetch_allowed_hosts": frozenset({"images.internal.test"}),
+            "max_image_bytes": 2_000_000,
+            "fetch_attempts": 2,
+            "worker_web_port": free_port(),
+            "consumer_session_timeout_seconds": 10.0,
+            **overrides,
+        }
+    )
+
+
+@contextmanager
+def running_worker(
+    settings: Settings, workdir: Path, name: str = "worker"
+) -> Iterator[WorkerProcess]:
+    worker = WorkerProcess(settings, workdir, name)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+def proof_events(settings: Settings, count: int, timeout: float = 180.0) -> list[ProofCreated]:
+    codec = codec_for(ProofCreated.SCHEMA, topic=settings.topic(PROOFS_CREATED))
+    records = read_topic(
+        settings,
+        settings.topic(PROOFS_CREATED),
+        until=lambda records: len(records) >= count,
+        timeout=timeout,
+    )
+    return [ProofCreated.from_avro(codec.decode(record.value or b"")) for record in records]
+
+
+def dead_letters(settings: Settings, count: int, timeout: float = 180.0) -> list[ProcessingFailed]:
+    codec = codec_for(ProcessingFailed.SCHEMA, topic=settings.topic(DLQ))
+    records: list[Record] = read_topic(
+        settings, settings.topic(DLQ), until=lambda records: len(records) >= count, timeout=timeout
+    )
+    return [ProcessingFailed.from_avro(codec.decode(record.value or b"")) for record in records]
+
+
+def tenant_counts(settings: Settings) -> dict[str, int]:
+    """The proof counts per tenant, as the tables' changelog holds them now."""
+    records = read_topic(
+        settings,
+        f"{settings.app_id}-proof-counts-by-tenant-changelog",
+        until=lambda records: False,
+        timeout=5,
+    )
+    return {
+        json.loads(key): int(value)
+        for key, value in latest_by_key(records).items()
+        if key is not None and value is not None
+    }
+
+
+def by_tenant_topic(settings: Settings) -> str:
+    """The repartition topic the counting agent reads (see `streams.agents`)."""
+    return f"{settings.app_id}-{settings.topic(PROOFS_CREATED)}-by-tenant-repartition"

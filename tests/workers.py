@@ -1,0 +1,91 @@
+"""Real `credlink worker` processes for integration tests, started and stopped by PID."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from streams.devstack.processes import stop_pid
+from streams.settings import Settings
+
+CREDLINK = str(Path(sys.executable).parent / "credlink")
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """`settings` as the `CREDLINK_*` environment variables that reproduce them."""
+    env: dict[str, str] = {}
+    for name, value in settings:
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            text = value.get_secret_value()
+        elif isinstance(value, frozenset | tuple):
+            text = ",".join(sorted(str(item) for item in value))
+        else:
+            text = str(value)
+        env[f"CREDLINK_{name.upper()}"] = text
+    return env
+
+
+class WorkerProcess:
+    """One worker of `settings`, its output in `log_path`."""
+
+    def __init__(self, settings: Settings, workdir: Path, name: str = "worker") -> None:
+        self.settings = settings
+        self.workdir = workdir
+        self.log_path = workdir / f"{name}.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def start(self, ready_timeout: float = 90.0) -> None:
+        """Start the worker and wait until Faust reports it ready."""
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        env = {key: value for key, value in os.environ.items() if not key.startswith("CREDLINK_")}
+        env.update(settings_env(self.settings))
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [CREDLINK, "worker"],
+                cwd=self.workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{self.log_tail()}")
+            with self.log_path.open("rb") as log:
+                log.seek(offset)
+                if b"[^Worker]: Ready" in log.read():
+                    return
+            time.sleep(0.2)
+        self.stop()
+        raise AssertionError(f"worker not ready in {ready_timeout} s:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """A graceful stop: SIGTERM, then SIGKILL after `timeout`."""
+        if self._process is not None and self._process.poll() is None:
+            stop_pid(self._process.pid, timeout=timeout)
+
+    def kill(self) -> None:
+        """A crash: SIGKILL, no chance to commit or flush."""
+        if self._process is not None and self._process.poll() is None:
+            os.kill(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no log)"
