@@ -1,39 +1,13 @@
-"""Deterministic test images: photo-like pictures, and hostile headers."""
+"""Deterministic test images: photo-like pictures (shared with the demo), hostile headers."""
 
 from __future__ import annotations
 
-import io
 import struct
 import zlib
-from typing import Any
 
-import numpy as np
-from PIL import Image, ImageDraw
+from streams.devstack.samples import encode, photo
 
-
-def photo(width: int, height: int, seed: int) -> Image.Image:
-    """A deterministic photo-like RGB picture: lighting gradient, shapes, sensor noise."""
-    rng = np.random.default_rng(seed)
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    light = 90 + 80 * np.sin(xs / width * rng.uniform(1, 4) + ys / height * rng.uniform(1, 4))
-    image = Image.fromarray(np.dstack([light, light * 0.8, 255 - light]).astype(np.uint8))
-    draw = ImageDraw.Draw(image)
-    for _ in range(10):
-        x0, x1 = sorted(rng.integers(0, width, size=2).tolist())
-        y0, y1 = sorted(rng.integers(0, height, size=2).tolist())
-        fill = tuple(int(v) for v in rng.integers(0, 256, size=3))
-        if rng.integers(0, 2):
-            draw.ellipse((x0, y0, x1 + 1, y1 + 1), fill=fill)
-        else:
-            draw.rectangle((x0, y0, x1, y1), fill=fill)
-    noisy = np.asarray(image, dtype=np.int16) + rng.normal(0, 4, (height, width, 1))
-    return Image.fromarray(noisy.clip(0, 255).astype(np.uint8))
-
-
-def encode(image: Image.Image, image_format: str, **params: Any) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, image_format, **params)
-    return buffer.getvalue()
+__all__ = ["encode", "gif_declaring", "photo", "png_declaring"]
 
 
 def png_declaring(width: int, height: int) -> bytes:

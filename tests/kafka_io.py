@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from confluent_kafka import Consumer, Producer
 
+from connectors.reader import Record
 from streams.kafka_clients import confluent_config
 from streams.settings import Settings
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    timestamp_ms: int
 
 
 def produce(
@@ -34,51 +23,6 @@ def produce(
         count += 1
     assert producer.flush(30) == 0, "records left undelivered"
     return count
-
-
-def read_topic(
-    settings: Settings,
-    topic: str,
-    *,
-    until: Callable[[list[Record]], bool],
-    timeout: float = 120.0,
-) -> list[Record]:
-    """Every record of `topic` from the beginning, read until `until(records)` or `timeout`."""
-    consumer = Consumer(
-        confluent_config(
-            settings,
-            {
-                "group.id": f"test-reader-{uuid.uuid4().hex}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-            },
-        )
-    )
-    consumer.subscribe([topic])
-    records: list[Record] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and not until(records):
-            message = consumer.poll(0.5)
-            if message is None or message.error():
-                continue
-            records.append(
-                Record(
-                    topic=message.topic() or topic,
-                    partition=message.partition() or 0,
-                    offset=message.offset() or 0,
-                    key=message.key(),
-                    value=message.value(),
-                    timestamp_ms=message.timestamp()[1],
-                )
-            )
-    finally:
-        consumer.close()
-    return records
-
-
-def at_least(count: int) -> Callable[[list[Record]], bool]:
-    return lambda records: len(records) >= count
 
 
 def latest_by_key(records: Iterable[Record]) -> dict[bytes | None, bytes | None]:

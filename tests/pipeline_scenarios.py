@@ -9,16 +9,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from connectors.reader import read_topic
 from streams.codecs import codec_for
-from streams.codecs.records import ImageReference, ProcessingFailed, ProofCreated
+from streams.codecs.records import ImageReference, ProofCreated
 from streams.devstack.stack import LocalStack
+from streams.devstack.worker import WorkerProcess
 from streams.settings import Settings
 from streams.signing import generate_key_pair
-from streams.topics import DLQ, PROOFS_CREATED, SUBMITTED
+from streams.topics import PROOFS_CREATED, SUBMITTED
 from tests.images import encode, photo, png_declaring
-from tests.kafka_io import Record, latest_by_key, read_topic
+from tests.kafka_io import latest_by_key
 from tests.stacks import free_port
-from tests.workers import WorkerProcess
 
 IMAGES_BUCKET = "credlink-test-images"
 SUBMITTED_AT = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -175,25 +176,6 @@ def running_worker(
         yield worker
     finally:
         worker.stop()
-
-
-def proof_events(settings: Settings, count: int, timeout: float = 180.0) -> list[ProofCreated]:
-    codec = codec_for(ProofCreated.SCHEMA, topic=settings.topic(PROOFS_CREATED))
-    records = read_topic(
-        settings,
-        settings.topic(PROOFS_CREATED),
-        until=lambda records: len(records) >= count,
-        timeout=timeout,
-    )
-    return [ProofCreated.from_avro(codec.decode(record.value or b"")) for record in records]
-
-
-def dead_letters(settings: Settings, count: int, timeout: float = 180.0) -> list[ProcessingFailed]:
-    codec = codec_for(ProcessingFailed.SCHEMA, topic=settings.topic(DLQ))
-    records: list[Record] = read_topic(
-        settings, settings.topic(DLQ), until=lambda records: len(records) >= count, timeout=timeout
-    )
-    return [ProcessingFailed.from_avro(codec.decode(record.value or b"")) for record in records]
 
 
 def tenant_counts(settings: Settings) -> dict[str, int]:

@@ -1,41 +1,155 @@
-"""`credlink demo`: bring the local stack up, check it, and stop it again."""
+"""`credlink demo`: the whole flow on generated sample images, on the local stack."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from connectors.ingest import ImageReferencePublisher
+from connectors.proofs import read_dead_letters, read_proofs
 from streams.cli.output import console, fails_cleanly
+from streams.codecs.records import ImageReference
+from streams.devstack.samples import encode, photo
 from streams.devstack.stack import LocalStack
-from streams.settings import get_settings
+from streams.devstack.worker import WorkerProcess
+from streams.errors import SetupError
+from streams.runtime import build_store
+from streams.settings import Settings, get_settings
+from streams.signing import generate_key_pair, load_key_set
+from streams.verification import verify_signed_proof
+
+SAMPLE_BUCKET = "credlink-demo-images"
+FORMATS = ("JPEG", "PNG", "WEBP")
 
 
 @fails_cleanly
 def demo(
     keep: Annotated[
-        bool, typer.Option("--keep", help="Leave the local stack running afterwards.")
+        bool, typer.Option("--keep", help="Leave the local broker and S3 endpoint running.")
     ] = False,
+    images: Annotated[int, typer.Option("--images", min=1, max=500, help="Sample images.")] = 9,
 ) -> None:
-    """Start the local stack, check every service answers, print a table, then stop it."""
+    """Start the local stack and a worker, prove sample images, print the proofs, stop."""
     stack = LocalStack(get_settings())
     try:
         report = stack.up()
-        table = Table(title="CredLink Streams local stack")
-        for column in ("service", "state", "address", "answers"):
-            table.add_column(column)
-        for service in stack.status():
-            table.add_row(
-                service.name, service.state, service.address, "yes" if service.responding else "no"
-            )
-        console.print(table)
         if report.kafka.seconds_to_ready is not None:
             console.print(f"broker ready in {report.kafka.seconds_to_ready:.1f} s")
-        console.print(
-            "The proof pipeline's agents are not part of this build yet: no image events were sent."
-        )
+        settings = _demo_settings(stack)
+        references = _sample_references(stack, settings, images)
+        worker = WorkerProcess(settings, settings.dev_home, name=f"{settings.app_id}-worker")
+        console.print(f"starting a worker (log: {worker.log_path}) ...")
+        worker.start()
+        try:
+            delivery = ImageReferencePublisher(settings).publish_all(references)
+            console.print(f"published {delivery.sent} image references ({delivery.failed} failed)")
+            proofs = read_proofs(settings, count=images, timeout=120)
+            failures = read_dead_letters(settings, count=2, timeout=30)
+            if not worker.running:
+                raise SetupError(f"the worker stopped unexpectedly; see {worker.log_path}")
+        finally:
+            worker.stop()
+        _print_results(settings, proofs, failures)
+        if len(proofs) != images:
+            raise typer.Exit(code=1)
     finally:
         if not keep:
             stack.down()
             console.print("local stack stopped")
+
+
+def _demo_settings(stack: LocalStack) -> Settings:
+    """A run of its own: fresh topics and consumer group, a demo signing key."""
+    run = f"demo-{int(time.time())}"
+    home = stack.settings.dev_home.resolve()
+    keys = home / "demo" / "keys"
+    if not (keys / "signing-key.pem").exists():
+        generate_key_pair(keys / "signing-key.pem", keys / "keyset.json")
+    (home / "demo" / "images").mkdir(parents=True, exist_ok=True)
+    return stack.client_settings().model_copy(
+        update={
+            "dev_home": home,
+            "app_id": run,
+            "topic_prefix": f"{run}.",
+            "topic_partitions": 3,
+            "signing_key_file": keys / "signing-key.pem",
+            "keyset_file": keys / "keyset.json",
+            "proof_store": "filesystem",
+            "proof_store_root": home / "demo" / "proofs",
+            "fetch_allowed_buckets": frozenset({SAMPLE_BUCKET}),
+            "fetch_file_roots": (home / "demo" / "images",),
+        }
+    )
+
+
+def _sample_references(stack: LocalStack, settings: Settings, count: int) -> list[ImageReference]:
+    """`count` sample images, from S3, from files and inline; plus two bad references."""
+    s3 = stack.s3.client()
+    stack.s3.ensure_bucket(SAMPLE_BUCKET)
+    image_dir = Path(settings.fetch_file_roots[0])
+    now = int(time.time() * 1000)
+    references = []
+    for index in range(count):
+        image_format = FORMATS[index % len(FORMATS)]
+        data = encode(photo(320 + 40 * index, 240 + 30 * index, seed=index), image_format)
+        name = f"sample-{index:03d}.{image_format.lower()}"
+        fields: dict[str, object] = {}
+        if index % 3 == 0:
+            s3.put_object(Bucket=SAMPLE_BUCKET, Key=name, Body=data)
+            uri = f"s3://{SAMPLE_BUCKET}/{name}"
+        elif index % 3 == 1:
+            (image_dir / name).write_bytes(data)
+            uri = (image_dir / name).as_uri()
+        else:
+            uri, fields = f"https://cdn.example.com/{name}", {"inline_bytes": data}
+        references.append(
+            ImageReference(
+                event_id=f"{settings.app_id}-{index:03d}",
+                tenant=("newsroom", "archive")[index % 2],
+                uri=uri,
+                submitted_at=now + index,
+                **fields,  # type: ignore[arg-type]
+            )
+        )
+    for index, uri in enumerate(("file:///etc/passwd", "http://169.254.169.254/latest/")):
+        references.append(
+            ImageReference(
+                event_id=f"{settings.app_id}-bad-{index}",
+                tenant="newsroom",
+                uri=uri,
+                submitted_at=now,
+            )
+        )
+    return references
+
+
+def _print_results(settings: Settings, proofs: list, failures: list) -> None:  # type: ignore[type-arg]
+    store = build_store(settings)
+    keyset = load_key_set(settings.keyset_file)
+    table = Table(title="Proofs")
+    for column in ("event", "tenant", "format", "size", "sha256", "pHash", "proof id", "signature"):
+        table.add_column(column)
+    for proof in sorted(proofs, key=lambda proof: proof.event_id):
+        verdict = verify_signed_proof(store.get(proof.location.key), keyset)
+        table.add_row(
+            proof.event_id.rsplit("-", 1)[-1],
+            proof.tenant,
+            proof.format,
+            f"{proof.width}x{proof.height}",
+            proof.sha256[:12] + "…",
+            proof.phash,
+            proof.proof_id[:12] + "…",
+            verdict.outcome.name.lower(),
+        )
+    console.print(table)
+    dead = Table(title="Dead letters")
+    for column in ("event", "stage", "error", "reason"):
+        dead.add_column(column)
+    for failure in failures:
+        dead.add_row(failure.event_id or "?", failure.stage, failure.error_class, failure.message)
+    console.print(dead)
+    console.print(f"proofs stored under {settings.proof_store_root}")

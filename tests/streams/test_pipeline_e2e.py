@@ -17,21 +17,20 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from connectors.proofs import read_dead_letters, read_proofs
 from streams.codecs.records import ProcessingFailed, ProofCreated
 from streams.devstack.stack import LocalStack
+from streams.devstack.worker import WorkerProcess
 from streams.topics import SUBMITTED
 from tests.kafka_io import produce, wait_until_consumed
 from tests.pipeline_scenarios import (
     IMAGES_BUCKET,
     Scenario,
     by_tenant_topic,
-    dead_letters,
-    proof_events,
     running_worker,
     scenario_settings,
     tenant_counts,
 )
-from tests.workers import WorkerProcess
 
 pytestmark = pytest.mark.integration
 
@@ -61,8 +60,8 @@ def run(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> It
     assert len(scenario.events) >= 200
     with running_worker(settings, workdir) as worker:
         produce(settings, settings.topic(SUBMITTED), scenario.events)
-        proofs = proof_events(settings, len(scenario.valid_ids))
-        failures = dead_letters(settings, len(scenario.bad))
+        proofs = read_proofs(settings, count=len(scenario.valid_ids), timeout=180)
+        failures = read_dead_letters(settings, count=len(scenario.bad), timeout=180)
         yield Run(scenario, worker, proofs, failures)
 
 
@@ -154,7 +153,7 @@ def test_replayed_events_yield_byte_identical_proofs_and_leave_the_counts_alone(
     replay = [(key, value) for key, value in run.scenario.events if key.decode() in replayed_ids]
 
     produce(settings, settings.topic(SUBMITTED), replay)
-    proofs = proof_events(settings, VALID + 50)
+    proofs = read_proofs(settings, count=VALID + 50, timeout=180)
 
     seen = Counter(proof.event_id for proof in proofs)
     assert {event_id for event_id, count in seen.items() if count == 2} == replayed_ids

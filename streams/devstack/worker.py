@@ -1,4 +1,4 @@
-"""Real `credlink worker` processes for integration tests, started and stopped by PID."""
+"""`credlink worker` processes started by the demo and the tests, and stopped by PID."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from streams.devstack.processes import stop_pid
+from streams.errors import SetupError
 from streams.settings import Settings
+
+__all__ = ["WorkerProcess", "settings_env"]
 
 CREDLINK = str(Path(sys.executable).parent / "credlink")
 
@@ -43,9 +46,12 @@ class WorkerProcess:
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
-    def pid(self) -> int:
-        assert self._process is not None
-        return self._process.pid
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
 
     def start(self, ready_timeout: float = 90.0) -> None:
         """Start the worker and wait until Faust reports it ready."""
@@ -64,14 +70,14 @@ class WorkerProcess:
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise AssertionError(f"worker exited early:\n{self.log_tail()}")
+                raise SetupError(f"the worker exited during start-up; see {self.log_path}")
             with self.log_path.open("rb") as log:
                 log.seek(offset)
                 if b"[^Worker]: Ready" in log.read():
                     return
             time.sleep(0.2)
         self.stop()
-        raise AssertionError(f"worker not ready in {ready_timeout} s:\n{self.log_tail()}")
+        raise SetupError(f"the worker was not ready in {ready_timeout:.0f} s; see {self.log_path}")
 
     def stop(self, timeout: float = 60.0) -> None:
         """A graceful stop: SIGTERM, then SIGKILL after `timeout`."""
