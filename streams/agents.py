@@ -7,11 +7,14 @@ acknowledges the input only after the broker has confirmed that publication (at-
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
+from faust.exceptions import ProducerSendError
 from faust.types import TableT, TopicT
 
 from streams.codecs import codec_for
@@ -19,7 +22,7 @@ from streams.codecs.base import Codec
 from streams.codecs.records import ProcessingFailed, ProofCreated
 from streams.dead_letters import SourceMessage
 from streams.errors import DecodeFailed
-from streams.processor import EventProcessor
+from streams.processor import EventProcessor, RetryPolicy
 from streams.settings import Settings
 from streams.tally import ProofTally
 from streams.topics import DLQ, PROOFS_CREATED, SUBMITTED
@@ -63,8 +66,34 @@ def _raw_topic(
     )
 
 
+async def _deliver(topic: TopicT, key: bytes | None, value: bytes, retry: RetryPolicy) -> None:
+    """Publish and wait for the broker's acknowledgement, retrying until it comes: the input
+    event is acknowledged only after this returns, so a failed publication is never lost."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            sent = await topic.send(key=key, value=value)
+            await sent
+            return
+        except (KafkaError, ProducerSendError) as error:
+            delay = retry.delay(attempt)
+            log.warning(
+                "publishing to %s failed (attempt %d), retrying in %.1f s: %r",
+                topic.get_topic_name(),
+                attempt,
+                delay,
+                error,
+            )
+            await asyncio.sleep(delay)
+
+
 def register_agents(
-    app: faust.App, settings: Settings, processor: EventProcessor, codecs: Codecs
+    app: faust.App,
+    settings: Settings,
+    processor: EventProcessor,
+    codecs: Codecs,
+    retry: RetryPolicy,
 ) -> ProofTally:
     """Declare the topics, tables and agents of the pipeline on `app`; return the tally."""
     submitted = _raw_topic(app, settings.topic(SUBMITTED))
@@ -92,15 +121,12 @@ def register_agents(
                 )
             )
             if outcome.proof is not None:
-                sent = await proofs.send(
-                    key=outcome.key, value=codecs.proofs.encode(outcome.proof.to_avro())
-                )
+                value = codecs.proofs.encode(outcome.proof.to_avro())
+                await _deliver(proofs, outcome.key, value, retry)
             else:
                 assert outcome.failure is not None
-                sent = await dead_letters.send(
-                    key=outcome.key, value=codecs.dead_letters.encode(outcome.failure.to_avro())
-                )
-            await sent  # the broker has the record before this event is acknowledged
+                value = codecs.dead_letters.encode(outcome.failure.to_avro())
+                await _deliver(dead_letters, outcome.key, value, retry)
 
     def proof_of(value: bytes) -> ProofCreated | None:
         try:

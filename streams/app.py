@@ -32,13 +32,14 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.worker_web_port,
     )
     codecs = Codecs.for_settings(settings)
+    retry = RetryPolicy(max_seconds=settings.transient_retry_max_seconds)
     processor = EventProcessor(
         pipeline=build_pipeline(settings),
         input_codec=codecs.submitted,
         executor=ThreadPoolExecutor(
             max_workers=settings.prove_concurrency, thread_name_prefix="prove"
         ),
-        retry=RetryPolicy(max_seconds=settings.transient_retry_max_seconds),
+        retry=retry,
     )
-    register_agents(app, settings, processor, codecs)
+    register_agents(app, settings, processor, codecs, retry)
     return app

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from streams.devstack.kafka import LocalKafka, cluster_id
+from streams.devstack.kafka import LocalKafka, cluster_id, fetch_kafka
 from streams.devstack.stack import LocalStack
 from streams.errors import SetupError
 from tests.stacks import stack_settings
@@ -87,3 +88,17 @@ def test_cluster_ids_are_kafka_uuids_that_no_command_line_mistakes_for_an_option
     assert all(len(text) == 22 and not text.startswith("-") for text in ids)
     assert all(len(base64.urlsafe_b64decode(text + "==")) == 16 for text in ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_missing_maven_is_named_with_the_fix_when_kafka_is_not_cached(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("java", "bash", "sed", "sha256sum", "cut", "dirname", "mktemp", "mkdir"):
+        found = shutil.which(tool)
+        assert found is not None
+        (tools / tool).symlink_to(found)
+    monkeypatch.setenv("PATH", str(tools))
+    with pytest.raises(SetupError, match=r"mvn not found: install Apache Maven"):
+        fetch_kafka(tmp_path / "empty-cache")
