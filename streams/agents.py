@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from streams.codecs.base import Codec
 from streams.codecs.records import ProcessingFailed, ProofCreated
 from streams.dead_letters import SourceMessage
 from streams.errors import DecodeFailed
+from streams.observing import PipelineObserver
 from streams.processor import EventProcessor, RetryPolicy
 from streams.settings import Settings
 from streams.tally import ProofTally
@@ -94,6 +96,7 @@ def register_agents(
     processor: EventProcessor,
     codecs: Codecs,
     retry: RetryPolicy,
+    observer: PipelineObserver,
 ) -> ProofTally:
     """Declare the topics, tables and agents of the pipeline on `app`; return the tally."""
     submitted = _raw_topic(app, settings.topic(SUBMITTED))
@@ -121,12 +124,15 @@ def register_agents(
                 )
             )
             if outcome.proof is not None:
-                value = codecs.proofs.encode(outcome.proof.to_avro())
-                await _deliver(proofs, outcome.key, value, retry)
+                topic, value = proofs, codecs.proofs.encode(outcome.proof.to_avro())
             else:
                 assert outcome.failure is not None
-                value = codecs.dead_letters.encode(outcome.failure.to_avro())
-                await _deliver(dead_letters, outcome.key, value, retry)
+                topic, value = dead_letters, codecs.dead_letters.encode(outcome.failure.to_avro())
+            started = time.perf_counter()
+            await _deliver(topic, outcome.key, value, retry)
+            observer.stage_finished("publish", time.perf_counter() - started, None)
+            age = time.time() - message.timestamp if message.timestamp else None
+            observer.published(topic.get_topic_name(), age)
 
     def proof_of(value: bytes) -> ProofCreated | None:
         try:

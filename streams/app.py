@@ -8,6 +8,7 @@ import faust
 
 from streams.agents import Codecs, register_agents
 from streams.kafka_clients import faust_broker_url
+from streams.observing import PipelineObserver
 from streams.processor import EventProcessor, RetryPolicy
 from streams.runtime import build_pipeline
 from streams.settings import Settings
@@ -33,13 +34,15 @@ def create_app(settings: Settings) -> faust.App:
     )
     codecs = Codecs.for_settings(settings)
     retry = RetryPolicy(max_seconds=settings.transient_retry_max_seconds)
+    observer = PipelineObserver()
     processor = EventProcessor(
-        pipeline=build_pipeline(settings),
+        pipeline=build_pipeline(settings, observer),
         input_codec=codecs.submitted,
         executor=ThreadPoolExecutor(
             max_workers=settings.prove_concurrency, thread_name_prefix="prove"
         ),
         retry=retry,
+        observer=observer,
     )
-    register_agents(app, settings, processor, codecs, retry)
+    register_agents(app, settings, processor, codecs, retry, observer)
     return app

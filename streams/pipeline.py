@@ -8,6 +8,7 @@ unexpected is wrapped in `UnexpectedFailure` with the stage it happened in.
 from __future__ import annotations
 
 import contextlib
+import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from streams.codecs.records import ImageReference, ProofCreated, ProofLocation
 from streams.errors import InputRejected, TransientError
 from streams.fetching import ImageFetcher
 from streams.imaging import inspect_image
+from streams.observing import PipelineObserver
 from streams.proofs import ProofDocument, sign_proof, storage_key
 from streams.signing import Signer
 from streams.stores.base import ProofStore, StoreMisconfigured
@@ -95,6 +97,7 @@ class ProofPipeline:
         limits: ImageLimits,
         key_prefix: str,
         retention_days: int,
+        observer: PipelineObserver | None = None,
     ) -> None:
         self._fetcher = fetcher
         self._signer = signer
@@ -102,20 +105,37 @@ class ProofPipeline:
         self._limits = limits
         self._key_prefix = key_prefix
         self._retention = timedelta(days=retention_days)
+        self._observer = observer or PipelineObserver()
+
+    @contextlib.contextmanager
+    def _stage(self, name: str) -> Iterator[None]:
+        """Time stage `name`; classify what it raises (the one place that does)."""
+        started = time.perf_counter()
+        failure: BaseException | None = None
+        try:
+            yield
+        except (InputRejected, TransientError, StoreMisconfigured) as error:
+            failure = error
+            raise
+        except Exception as error:
+            failure = error
+            raise UnexpectedFailure(name, error) from error
+        finally:
+            self._observer.stage_finished(name, time.perf_counter() - started, failure)
 
     def prove(self, event: ImageReference) -> ProofCreated:
-        with _stage("validate"):
+        with self._stage("validate"):
             _check_identifier("tenant", event.tenant)
             _check_identifier("event_id", event.event_id)
             if not 0 <= event.submitted_at < MAX_SUBMITTED_AT_MS:
                 raise InvalidEvent("submitted_at is before 1970 or after the year 9000")
-        with _stage("fetch"):
+        with self._stage("fetch"):
             data = self._image_bytes(event)
-        with _stage("hash"):
+        with self._stage("hash"):
             facts = inspect_image(
                 data, max_bytes=self._limits.max_bytes, max_pixels=self._limits.max_pixels
             )
-        with _stage("sign"):
+        with self._stage("sign"):
             document = ProofDocument.for_event(
                 event_id=event.event_id,
                 tenant=event.tenant,
@@ -124,7 +144,7 @@ class ProofPipeline:
                 image=facts,
             )
             signed = sign_proof(document, self._signer)
-        with _stage("store"):
+        with self._stage("store"):
             key = storage_key(self._key_prefix, document.proof_id, document.issued_at)
             expires_ms = document.issued_at + self._retention // timedelta(milliseconds=1)
             stored = self._store.put(

@@ -20,6 +20,7 @@ from streams.codecs.base import Codec
 from streams.codecs.records import ImageReference, ProcessingFailed, ProofCreated
 from streams.dead_letters import SourceMessage, dead_letter
 from streams.errors import DecodeFailed, InputRejected, TransientError
+from streams.observing import PipelineObserver
 from streams.pipeline import ProofPipeline
 from streams.stores.base import StoreMisconfigured
 
@@ -60,6 +61,7 @@ class EventProcessor:
         input_codec: Codec,
         executor: Executor,
         retry: RetryPolicy,
+        observer: PipelineObserver | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
@@ -67,10 +69,18 @@ class EventProcessor:
         self._input_codec = input_codec
         self._executor = executor
         self._retry = retry
+        self._observer = observer or PipelineObserver()
         self._sleep = sleep
         self._clock_ms = clock_ms
 
     async def process(self, source: SourceMessage) -> Outcome:
+        self._observer.consumed()
+        try:
+            return await self._process(source)
+        finally:
+            self._observer.finished()
+
+    async def _process(self, source: SourceMessage) -> Outcome:
         event: ImageReference | None = None
         attempts = 0
         while True:
@@ -93,6 +103,7 @@ class EventProcessor:
                 failure = dead_letter(
                     source, error, attempts=attempts, failed_at_ms=self._clock_ms(), event=event
                 )
+                self._observer.dead_lettered(failure, error, event)
                 return Outcome(key=source.key, failure=failure)
             except (TransientError, StoreMisconfigured) as error:
                 delay = self._retry.delay(attempts)
@@ -106,11 +117,21 @@ class EventProcessor:
                     type(error).__name__,
                     error,
                 )
+                self._observer.retrying(error, attempts, delay)
                 await self._sleep(delay)
                 continue
+            self._observer.proved(proof)
             return Outcome(key=source.key, proof=proof)
 
     def _decode(self, source: SourceMessage) -> ImageReference:
-        if source.value is None:
-            raise DecodeFailed("the record has no value (a tombstone), not an image reference")
-        return ImageReference.from_avro(self._input_codec.decode(source.value))
+        started = time.perf_counter()
+        failure: BaseException | None = None
+        try:
+            if source.value is None:
+                raise DecodeFailed("the record has no value (a tombstone), not an image reference")
+            return ImageReference.from_avro(self._input_codec.decode(source.value))
+        except BaseException as error:
+            failure = error
+            raise
+        finally:
+            self._observer.stage_finished("decode", time.perf_counter() - started, failure)

@@ -8,6 +8,7 @@ from pydantic import SecretStr
 
 from streams.errors import SetupError
 from streams.fetching import FetchPolicy, ImageFetcher
+from streams.observing import PipelineObserver
 from streams.pipeline import ImageLimits, ProofPipeline
 from streams.settings import Settings
 from streams.signing import Signer, load_private_key, load_private_key_pem
@@ -68,7 +69,7 @@ def build_store(settings: Settings) -> ProofStore:
     return store
 
 
-def build_pipeline(settings: Settings) -> ProofPipeline:
+def build_pipeline(settings: Settings, observer: PipelineObserver | None = None) -> ProofPipeline:
     policy = FetchPolicy(
         allowed_s3_buckets=settings.fetch_allowed_buckets,
         file_roots=settings.fetch_file_roots,
@@ -86,4 +87,5 @@ def build_pipeline(settings: Settings) -> ProofPipeline:
         limits=ImageLimits(settings.max_image_bytes, settings.max_image_pixels),
         key_prefix=settings.proof_key_prefix,
         retention_days=settings.proof_retention_days,
+        observer=observer,
     )
