@@ -19,6 +19,7 @@ demo: $(STAMP)
 
 ## Run the test suite against a real Kafka broker and S3 endpoint it starts itself.
 test: $(STAMP)
+	deploy/local/install-test-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Style and type checks.

@@ -97,6 +97,7 @@ def register_agents(
     codecs: Codecs,
     retry: RetryPolicy,
     observer: PipelineObserver,
+    count_observer: PipelineObserver,
 ) -> ProofTally:
     """Declare the topics, tables and agents of the pipeline on `app`; return the tally."""
     submitted = _raw_topic(app, settings.topic(SUBMITTED))
@@ -156,8 +157,10 @@ def register_agents(
     @app.agent(proofs, name="count")
     async def count(stream: faust.StreamT[bytes]) -> None:
         async for value in stream.group_by(tenant_of, name="by-tenant", topic=by_tenant):
+            count_observer.consumed()
             proof = proof_of(value)
             if proof is not None:
                 tally.record(proof)
+            count_observer.finished()
 
     return tally

@@ -1,23 +1,32 @@
-"""The Faust application of a worker: broker, tables and agents configured from settings."""
+"""The Faust application of a worker: broker, tables, agents, metrics and endpoints."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import faust
 
 from streams.agents import Codecs, register_agents
+from streams.error_reporting import RELEASE, SentryObserver, init_error_reporting, settings_secrets
 from streams.kafka_clients import faust_broker_url
-from streams.observing import PipelineObserver
+from streams.lag import LagProbe
+from streams.metrics import PipelineMetrics, TableMetrics, WorkerMetrics, new_registry
+from streams.observing import CompositeObserver, PipelineObserver
 from streams.processor import EventProcessor, RetryPolicy
 from streams.runtime import build_pipeline
 from streams.settings import Settings
+from streams.tally import ProofTally
+from streams.topics import PROOFS_CREATED, SUBMITTED
+from streams.web import is_ready, register_endpoints
 
 __all__ = ["create_app"]
 
 
 def create_app(settings: Settings) -> faust.App:
-    """A Faust app for `settings` with the pipeline's agents and tables registered."""
+    """A Faust app for `settings` with the pipeline's agents, tables, metrics and endpoints."""
     app = faust.App(
         settings.app_id,
         broker=faust_broker_url(settings),
@@ -28,15 +37,28 @@ def create_app(settings: Settings) -> faust.App:
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=settings.consumer_session_timeout_seconds,
+        # Each worker's tables then hold only its active partitions, so table metrics summed
+        # over workers are exact; a takeover rebuilds a partition from its changelog.
+        table_standby_replicas=0,
         web_enabled=True,
-        web_host="127.0.0.1",
+        web_host=settings.worker_web_host,
         web_port=settings.worker_web_port,
     )
+    registry = new_registry()
+    metrics = WorkerMetrics(registry)
+    observers: list[PipelineObserver] = [PipelineMetrics(metrics, "prove")]
+    if init_error_reporting(
+        settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
+        environment=settings.sentry_environment,
+        release=RELEASE,
+        secrets=settings_secrets(settings),
+    ):
+        observers.append(SentryObserver("prove"))
+    observer = CompositeObserver(observers)
     codecs = Codecs.for_settings(settings)
     retry = RetryPolicy(max_seconds=settings.transient_retry_max_seconds)
-    observer = PipelineObserver()
     processor = EventProcessor(
-        pipeline=build_pipeline(settings, observer),
+        pipeline=build_pipeline(settings, observer, metrics.instrument_s3),
         input_codec=codecs.submitted,
         executor=ThreadPoolExecutor(
             max_workers=settings.prove_concurrency, thread_name_prefix="prove"
@@ -44,5 +66,41 @@ def create_app(settings: Settings) -> faust.App:
         retry=retry,
         observer=observer,
     )
-    register_agents(app, settings, processor, codecs, retry, observer)
+    tally = register_agents(
+        app, settings, processor, codecs, retry, observer, PipelineMetrics(metrics, "count")
+    )
+    registry.register(
+        TableMetrics(
+            by_tenant=lambda: list(tally.by_tenant.items()),
+            by_format=lambda: _by_format(tally),
+            tenants=settings.metrics_tenants,
+        )
+    )
+    register_endpoints(app, registry)
+    _measure_lag_periodically(app, settings, metrics)
     return app
+
+
+def _by_format(tally: ProofTally) -> Iterable[tuple[str, int]]:
+    totals: dict[str, int] = {}
+    for key, count in list(tally.by_format.items()):
+        _, image_format = json.loads(key)
+        totals[image_format] = totals.get(image_format, 0) + count
+    return totals.items()
+
+
+def _measure_lag_periodically(app: faust.App, settings: Settings, metrics: WorkerMetrics) -> None:
+    sources = {
+        settings.topic(SUBMITTED),
+        settings.topic(PROOFS_CREATED),
+        f"{settings.app_id}-{settings.topic(PROOFS_CREATED)}-by-tenant-repartition",
+    }
+    probe = LagProbe(settings, settings.app_id)
+
+    async def measure_lag() -> None:
+        metrics.ready.set(1 if is_ready(app) else 0)
+        held = [(tp.topic, tp.partition) for tp in app.consumer.assignment() if tp.topic in sources]
+        lags = await asyncio.get_running_loop().run_in_executor(None, probe.measure, held)
+        metrics.set_lag(settings.app_id, lags)
+
+    app.timer(interval=settings.lag_interval_seconds)(measure_lag)

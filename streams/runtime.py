@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
@@ -17,7 +18,7 @@ from streams.stores.cache import CachedProofStore
 from streams.stores.filesystem import FilesystemProofStore
 from streams.stores.s3 import S3ProofStore, make_s3_client
 
-__all__ = ["build_pipeline", "build_signer", "build_store", "s3_client"]
+__all__ = ["S3Instrument", "build_pipeline", "build_signer", "build_store", "s3_client"]
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -27,9 +28,18 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
-def s3_client(settings: Settings, *, max_attempts: int = 3, pool: int = 10) -> S3Client:
+S3Instrument = Callable[["S3Client"], None]
+
+
+def s3_client(
+    settings: Settings,
+    *,
+    max_attempts: int = 3,
+    pool: int = 10,
+    instrument: S3Instrument | None = None,
+) -> S3Client:
     try:
-        return make_s3_client(
+        client = make_s3_client(
             settings.s3_endpoint_url,
             settings.s3_region,
             _secret(settings.s3_access_key_id),
@@ -39,6 +49,9 @@ def s3_client(settings: Settings, *, max_attempts: int = 3, pool: int = 10) -> S
         )
     except ValueError as error:
         raise SetupError(f"S3 settings: {error}") from None
+    if instrument is not None:
+        instrument(client)
+    return client
 
 
 def build_signer(settings: Settings) -> Signer:
@@ -52,10 +65,12 @@ def build_signer(settings: Settings) -> Signer:
     )
 
 
-def build_store(settings: Settings) -> ProofStore:
+def build_store(settings: Settings, instrument: S3Instrument | None = None) -> ProofStore:
     store: ProofStore
     if settings.proof_store == "s3":
-        client = s3_client(settings, pool=max(10, settings.prove_concurrency * 2))
+        client = s3_client(
+            settings, pool=max(10, settings.prove_concurrency * 2), instrument=instrument
+        )
         try:
             store = S3ProofStore(
                 client, settings.s3_bucket, sse=settings.s3_sse, kms_key_id=settings.s3_kms_key_id
@@ -69,7 +84,11 @@ def build_store(settings: Settings) -> ProofStore:
     return store
 
 
-def build_pipeline(settings: Settings, observer: PipelineObserver | None = None) -> ProofPipeline:
+def build_pipeline(
+    settings: Settings,
+    observer: PipelineObserver | None = None,
+    instrument: S3Instrument | None = None,
+) -> ProofPipeline:
     policy = FetchPolicy(
         allowed_s3_buckets=settings.fetch_allowed_buckets,
         file_roots=settings.fetch_file_roots,
@@ -79,11 +98,15 @@ def build_pipeline(settings: Settings, observer: PipelineObserver | None = None)
         attempts=settings.fetch_attempts,
     )
     # The fetcher retries on its own, so its S3 client makes one attempt per call.
-    fetch_client = s3_client(settings, max_attempts=1) if policy.allowed_s3_buckets else None
+    fetch_client = (
+        s3_client(settings, max_attempts=1, instrument=instrument)
+        if policy.allowed_s3_buckets
+        else None
+    )
     return ProofPipeline(
         fetcher=ImageFetcher(policy, fetch_client),
         signer=build_signer(settings),
-        store=build_store(settings),
+        store=build_store(settings, instrument),
         limits=ImageLimits(settings.max_image_bytes, settings.max_image_pixels),
         key_prefix=settings.proof_key_prefix,
         retention_days=settings.proof_retention_days,

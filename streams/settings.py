@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -140,10 +140,29 @@ class Settings(BaseSettings):
         le=300,
         description="Seconds after which the group gives a silent worker's partitions to others.",
     )
+    metrics_tenants: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset(),
+        description="Comma-separated tenants that get their own metric labels; "
+        "the rest are summed under `other` (bounded cardinality).",
+    )
+    lag_interval_seconds: float = Field(
+        10.0, gt=0, description="How often the worker measures its consumer lag."
+    )
+    sentry_dsn: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SENTRY_DSN", "CREDLINK_SENTRY_DSN"),
+        description="Sentry DSN (`SENTRY_DSN` or `CREDLINK_SENTRY_DSN`); unset = no reporting.",
+    )
+    sentry_environment: str = Field(
+        "production", description="Environment name attached to Sentry events."
+    )
     transient_retry_max_seconds: float = Field(
         30.0, gt=0, description="Longest pause between retries of a transient store/broker error."
     )
     log_level: str = Field("info", description="Log level of the worker and the CLI.")
+    worker_web_host: str = Field(
+        "127.0.0.1", description="Address the worker's web server binds (`0.0.0.0` in a pod)."
+    )
     worker_web_port: int = Field(
         6066, ge=0, le=65535, description="Port of the worker's web server (metrics, health)."
     )
@@ -162,7 +181,9 @@ class Settings(BaseSettings):
         description="Where the Apache Kafka jars fetched from Maven Central are cached.",
     )
 
-    @field_validator("fetch_allowed_buckets", "fetch_allowed_hosts", mode="before")
+    @field_validator(
+        "fetch_allowed_buckets", "fetch_allowed_hosts", "metrics_tenants", mode="before"
+    )
     @classmethod
     def _comma_separated_set(cls, value: object) -> object:
         if isinstance(value, str):

@@ -43,6 +43,7 @@ class WorkerProcess:
         self.settings = settings
         self.workdir = workdir
         self.log_path = workdir / f"{name}.log"
+        self.pid_path = workdir / f"{name}.pid"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -67,6 +68,7 @@ class WorkerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        self.pid_path.write_text(f"{self._process.pid}\n")
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

@@ -1,0 +1,57 @@
+"""A real Prometheus server scrapes a worker while it proves events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from connectors.proofs import read_dead_letters, read_proofs
+from streams.devstack.stack import LocalStack
+from streams.topics import SUBMITTED
+from tests.kafka_io import produce
+from tests.pipeline_scenarios import IMAGES_BUCKET, Scenario, running_worker, scenario_settings
+from tests.prometheus_server import prometheus, wait_for
+
+pytestmark = pytest.mark.integration
+
+VALID = 30
+
+
+def test_prometheus_counts_every_proof_and_sees_the_lag_return_to_zero(
+    local_stack: LocalStack, tmp_path: Path
+) -> None:
+    base = local_stack.client_settings().model_copy(
+        update={"topic_prefix": f"{tmp_path.name}.", "topic_partitions": 3}
+    )
+    settings = scenario_settings(base, tmp_path, lag_interval_seconds=1.0)
+    local_stack.s3.client().create_bucket(Bucket=IMAGES_BUCKET)
+    scenario = Scenario(settings=settings, workdir=tmp_path, stack=local_stack)
+    for index in range(VALID):
+        scenario.add_valid(index)
+    scenario.add_bad("garbage", b"not avro", "DecodeFailed")
+    scenario.add_bad_reference(VALID, "UriNotAllowed", uri="file:///etc/passwd")
+    worker_address = f"127.0.0.1:{settings.worker_web_port}"
+
+    with running_worker(settings, tmp_path), prometheus(tmp_path, [worker_address]) as url:
+        web = f"http://{worker_address}"
+        assert httpx.get(f"{web}/healthz", timeout=5).status_code == 200
+        assert httpx.get(f"{web}/readyz", timeout=5).status_code == 200
+        assert wait_for(url, 'up{job="credlink-worker"}', 1) == 1
+        produce(settings, settings.topic(SUBMITTED), scenario.events)
+        proofs = read_proofs(settings, count=VALID, timeout=120)
+        read_dead_letters(settings, count=2, timeout=60)
+
+        created = wait_for(url, "sum(credlink_proofs_created_total)", len(proofs))
+        dead = wait_for(url, "sum(credlink_dead_letters_total)", 2)
+        lag = wait_for(url, "sum(credlink_consumer_lag_records)", 0)
+        peak = wait_for(url, "max_over_time(sum(credlink_consumer_lag_records)[5m:1s]) > bool 0", 1)
+        ready = wait_for(url, "credlink_worker_ready", 1)
+
+    assert len(proofs) == VALID
+    assert created == VALID
+    assert dead == 2
+    assert lag == 0
+    assert ready == 1
+    assert peak == 1  # the backlog was visible while the events were pending
