@@ -68,7 +68,13 @@ def _raw_topic(
     )
 
 
-async def _deliver(topic: TopicT, key: bytes | None, value: bytes, retry: RetryPolicy) -> None:
+async def _deliver(
+    topic: TopicT,
+    key: bytes | None,
+    value: bytes,
+    retry: RetryPolicy,
+    observer: PipelineObserver,
+) -> None:
     """Publish and wait for the broker's acknowledgement, retrying until it comes: the input
     event is acknowledged only after this returns, so a failed publication is never lost."""
     attempt = 0
@@ -80,6 +86,7 @@ async def _deliver(topic: TopicT, key: bytes | None, value: bytes, retry: RetryP
             return
         except (KafkaError, ProducerSendError) as error:
             delay = retry.delay(attempt)
+            observer.retrying(error, attempt, delay)
             log.warning(
                 "publishing to %s failed (attempt %d), retrying in %.1f s: %r",
                 topic.get_topic_name(),
@@ -118,22 +125,28 @@ def register_agents(
     @app.agent(submitted, name="prove", concurrency=settings.prove_concurrency)
     async def prove(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            message = event.message
-            outcome = await processor.process(
-                SourceMessage(
-                    message.topic, message.partition, message.offset, message.key, message.value
-                )
+            observer.consumed()
+            try:
+                await _prove_one(event.message)
+            finally:
+                observer.finished()
+
+    async def _prove_one(message: Any) -> None:
+        outcome = await processor.process(
+            SourceMessage(
+                message.topic, message.partition, message.offset, message.key, message.value
             )
-            if outcome.proof is not None:
-                topic, value = proofs, codecs.proofs.encode(outcome.proof.to_avro())
-            else:
-                assert outcome.failure is not None
-                topic, value = dead_letters, codecs.dead_letters.encode(outcome.failure.to_avro())
-            started = time.perf_counter()
-            await _deliver(topic, outcome.key, value, retry)
-            observer.stage_finished("publish", time.perf_counter() - started, None)
-            age = time.time() - message.timestamp if message.timestamp else None
-            observer.published(topic.get_topic_name(), age)
+        )
+        if outcome.proof is not None:
+            topic, value = proofs, codecs.proofs.encode(outcome.proof.to_avro())
+        else:
+            assert outcome.failure is not None
+            topic, value = dead_letters, codecs.dead_letters.encode(outcome.failure.to_avro())
+        started = time.perf_counter()
+        await _deliver(topic, outcome.key, value, retry, observer)
+        observer.stage_finished("publish", time.perf_counter() - started, None)
+        age = time.time() - message.timestamp if message.timestamp else None
+        observer.published(topic.get_topic_name(), age)
 
     def proof_of(value: bytes) -> ProofCreated | None:
         try:

@@ -35,6 +35,10 @@ __all__ = ["OTHER", "PipelineMetrics", "TableMetrics", "WorkerMetrics", "new_reg
 
 OTHER = "other"
 _SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# End to end includes time queued behind a backlog or an outage: minutes, not milliseconds.
+_EVENT_SECONDS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+# A read of a key that is not there yet is how the store learns a proof is new: not an error.
+_EXPECTED_MISSES = {"NoSuchKey", "NotFound", "404"}
 _BYTES = tuple(float(4**power * 1024) for power in range(0, 10))  # 1 KiB .. 256 MiB
 _PIXELS = tuple(float(4**power * 10_000) for power in range(0, 9))  # 10 kpx .. 655 Mpx
 
@@ -101,7 +105,7 @@ class WorkerMetrics:
             "credlink_event_duration_seconds",
             "From the input record's timestamp to the broker's acknowledgement of its output.",
             ["agent", "outcome"],
-            buckets=_SECONDS,
+            buckets=_EVENT_SECONDS,
             registry=registry,
         )
         self.image_bytes = Histogram(
@@ -163,8 +167,9 @@ class WorkerMetrics:
             parsed = kwargs.get("parsed") or {}
             status = parsed.get("ResponseMetadata", {}).get("HTTPStatusCode", 200)
             if status >= 400:
-                code = parsed.get("Error", {}).get("Code") or f"HTTP{status}"
-                self.s3_errors.labels(model.name, str(code)[:64]).inc()
+                code = str(parsed.get("Error", {}).get("Code") or f"HTTP{status}")
+                if not (status == 404 and code in _EXPECTED_MISSES):
+                    self.s3_errors.labels(model.name, code[:64]).inc()
 
         def failed(context: dict[str, Any], model: Any, exception: Exception, **_: object) -> None:
             started.pop(id(context), None)

@@ -25,7 +25,7 @@ class PipelineObserver:
         """An input record was taken for processing."""
 
     def finished(self) -> None:
-        """Processing of an input record ended (with a proof, a dead letter or a crash)."""
+        """Processing of an input record ended: its output was published, or it crashed."""
 
     def stage_finished(self, stage: str, seconds: float, error: BaseException | None) -> None:
         """One stage of one event took `seconds`; `error` is what it raised, if it did."""

@@ -74,13 +74,6 @@ class EventProcessor:
         self._clock_ms = clock_ms
 
     async def process(self, source: SourceMessage) -> Outcome:
-        self._observer.consumed()
-        try:
-            return await self._process(source)
-        finally:
-            self._observer.finished()
-
-    async def _process(self, source: SourceMessage) -> Outcome:
         event: ImageReference | None = None
         attempts = 0
         while True:

@@ -182,3 +182,21 @@ def test_a_worker_registry_exposes_memory_and_cpu() -> None:
     registry = new_registry()
     assert (value(registry, "process_resident_memory_bytes") or 0) > 0
     assert value(registry, "process_cpu_seconds_total") is not None
+
+
+def test_a_read_of_a_key_not_there_yet_is_not_an_s3_error(registry: CollectorRegistry) -> None:
+    metrics = WorkerMetrics(registry)
+    client = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    metrics.instrument_s3(client)
+    with Stubber(client) as stub:
+        stub.add_client_error("get_object", "NoSuchKey", http_status_code=404)
+        with pytest.raises(client.exceptions.NoSuchKey):
+            client.get_object(Bucket="b", Key="new-proof.json")
+
+    assert value(registry, "credlink_s3_request_duration_seconds_count", operation="GetObject") == 1
+    assert (
+        value(registry, "credlink_s3_errors_total", operation="GetObject", error="NoSuchKey")
+        is None
+    )
