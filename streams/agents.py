@@ -20,14 +20,14 @@ from faust.types import TableT, TopicT
 
 from streams.codecs import codec_for
 from streams.codecs.base import Codec
-from streams.codecs.records import ProcessingFailed, ProofCreated
+from streams.codecs.records import ImageReference, ProcessingFailed, ProofCreated
 from streams.dead_letters import SourceMessage
 from streams.errors import DecodeFailed
 from streams.observing import PipelineObserver
 from streams.processor import EventProcessor, RetryPolicy
 from streams.settings import Settings
 from streams.tally import ProofTally
-from streams.topics import DLQ, PROOFS_CREATED, SUBMITTED
+from streams.topics import DLQ, PROOFS_CREATED, SUBMITTED, tenant_repartition_topic
 
 __all__ = ["Codecs", "register_agents"]
 
@@ -48,7 +48,7 @@ class Codecs:
             )
 
         return cls(
-            submitted=codec("io.credlink.streams.ImageReference", SUBMITTED),
+            submitted=codec(ImageReference.SCHEMA, SUBMITTED),
             proofs=codec(ProofCreated.SCHEMA, PROOFS_CREATED),
             dead_letters=codec(ProcessingFailed.SCHEMA, DLQ),
         )
@@ -162,7 +162,7 @@ def register_agents(
 
     by_tenant = _raw_topic(
         app,
-        f"{settings.app_id}-{settings.topic(PROOFS_CREATED)}-by-tenant-repartition",
+        tenant_repartition_topic(settings),
         partitions=settings.topic_partitions,
         internal=True,
     )

@@ -19,7 +19,7 @@ from streams.processor import EventProcessor, RetryPolicy
 from streams.runtime import build_pipeline
 from streams.settings import Settings
 from streams.tally import ProofTally
-from streams.topics import PROOFS_CREATED, SUBMITTED
+from streams.topics import PROOFS_CREATED, SUBMITTED, tenant_repartition_topic
 from streams.web import is_ready, register_endpoints
 
 __all__ = ["create_app"]
@@ -93,7 +93,7 @@ def _measure_lag_periodically(app: faust.App, settings: Settings, metrics: Worke
     sources = {
         settings.topic(SUBMITTED),
         settings.topic(PROOFS_CREATED),
-        f"{settings.app_id}-{settings.topic(PROOFS_CREATED)}-by-tenant-repartition",
+        tenant_repartition_topic(settings),
     }
     probe = LagProbe(settings, settings.app_id)
 

@@ -25,6 +25,7 @@ __all__ = [
     "TopicSpec",
     "ensure_topics",
     "pipeline_topics",
+    "tenant_repartition_topic",
 ]
 
 SUBMITTED = "images.submitted"
@@ -50,6 +51,11 @@ class TopicReport:
     existing: tuple[str, ...]
     reconfigured: tuple[str, ...]
     warnings: tuple[str, ...]
+
+
+def tenant_repartition_topic(settings: Settings) -> str:
+    """The internal topic the `count` agent re-keys proof events into, by tenant."""
+    return f"{settings.app_id}-{settings.topic(PROOFS_CREATED)}-by-tenant-repartition"
 
 
 def pipeline_topics(settings: Settings) -> list[TopicSpec]:

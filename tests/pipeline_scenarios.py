@@ -16,7 +16,7 @@ from streams.devstack.stack import LocalStack
 from streams.devstack.worker import WorkerProcess
 from streams.settings import Settings
 from streams.signing import generate_key_pair
-from streams.topics import PROOFS_CREATED, SUBMITTED
+from streams.topics import SUBMITTED
 from tests.images import encode, photo, png_declaring
 from tests.kafka_io import latest_by_key
 from tests.stacks import free_port
@@ -191,8 +191,3 @@ def tenant_counts(settings: Settings) -> dict[str, int]:
         for key, value in latest_by_key(records).items()
         if key is not None and value is not None
     }
-
-
-def by_tenant_topic(settings: Settings) -> str:
-    """The repartition topic the counting agent reads (see `streams.agents`)."""
-    return f"{settings.app_id}-{settings.topic(PROOFS_CREATED)}-by-tenant-repartition"

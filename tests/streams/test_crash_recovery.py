@@ -16,12 +16,11 @@ import pytest
 from connectors.proofs import read_dead_letters, read_proofs
 from streams.devstack.stack import LocalStack
 from streams.devstack.worker import WorkerProcess
-from streams.topics import SUBMITTED
+from streams.topics import SUBMITTED, tenant_repartition_topic
 from tests.kafka_io import produce, wait_until_consumed
 from tests.pipeline_scenarios import (
     IMAGES_BUCKET,
     Scenario,
-    by_tenant_topic,
     scenario_settings,
     tenant_counts,
 )
@@ -65,7 +64,7 @@ def test_every_input_ends_as_a_proof_or_dead_letter_after_a_restart(
         while {p.event_id for p in proofs} != expected and time.monotonic() < deadline:
             proofs = read_proofs(settings, count=len(proofs) + 1, timeout=5)
         failures = read_dead_letters(settings, count=len(scenario.bad), timeout=60)
-        wait_until_consumed(settings, settings.app_id, by_tenant_topic(settings))
+        wait_until_consumed(settings, settings.app_id, tenant_repartition_topic(settings))
     finally:
         worker.stop()
 

@@ -21,12 +21,11 @@ from connectors.proofs import read_dead_letters, read_proofs
 from streams.codecs.records import ProcessingFailed, ProofCreated
 from streams.devstack.stack import LocalStack
 from streams.devstack.worker import WorkerProcess
-from streams.topics import SUBMITTED
+from streams.topics import SUBMITTED, tenant_repartition_topic
 from tests.kafka_io import produce, wait_until_consumed
 from tests.pipeline_scenarios import (
     IMAGES_BUCKET,
     Scenario,
-    by_tenant_topic,
     running_worker,
     scenario_settings,
     tenant_counts,
@@ -132,7 +131,7 @@ def test_signatures_verify_with_only_the_key_set_and_the_documented_canonical_fo
 
 def test_table_counts_equal_the_proofs(run: Run) -> None:
     settings = run.scenario.settings
-    wait_until_consumed(settings, settings.app_id, by_tenant_topic(settings))
+    wait_until_consumed(settings, settings.app_id, tenant_repartition_topic(settings))
     assert tenant_counts(settings) == dict(Counter(proof.tenant for proof in run.proofs))
     assert sum(tenant_counts(settings).values()) == VALID
 
@@ -162,5 +161,5 @@ def test_replayed_events_yield_byte_identical_proofs_and_leave_the_counts_alone(
         assert proof == first[proof.event_id]
         # Same bytes, and not even rewritten.
         assert stored(proof) == stored_before[proof.event_id]
-    wait_until_consumed(settings, settings.app_id, by_tenant_topic(settings))
+    wait_until_consumed(settings, settings.app_id, tenant_repartition_topic(settings))
     assert sum(tenant_counts(settings).values()) == VALID  # a proof's duplicates count once
