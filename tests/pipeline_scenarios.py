@@ -168,9 +168,12 @@ def scenario_settings(base: Settings, workdir: Path, **overrides: object) -> Set
 
 @contextmanager
 def running_worker(
-    settings: Settings, workdir: Path, name: str = "worker"
+    settings: Settings,
+    workdir: Path,
+    name: str = "worker",
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[WorkerProcess]:
-    worker = WorkerProcess(settings, workdir, name)
+    worker = WorkerProcess(settings, workdir, name, extra_env)
     worker.start()
     try:
         yield worker

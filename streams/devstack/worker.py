@@ -39,8 +39,15 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class WorkerProcess:
     """One worker of `settings`, its output in `log_path`."""
 
-    def __init__(self, settings: Settings, workdir: Path, name: str = "worker") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        workdir: Path,
+        name: str = "worker",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.settings = settings
+        self.extra_env = dict(extra_env or {})
         self.workdir = workdir
         self.log_path = workdir / f"{name}.log"
         self.pid_path = workdir / f"{name}.pid"
@@ -57,8 +64,15 @@ class WorkerProcess:
     def start(self, ready_timeout: float = 90.0) -> None:
         """Start the worker and wait until Faust reports it ready."""
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        env = {key: value for key, value in os.environ.items() if not key.startswith("CREDLINK_")}
+        # The worker's configuration is `settings` (plus `extra_env`), not whatever the calling
+        # shell happens to export; `SENTRY_DSN` is a setting too.
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("CREDLINK_") and key != "SENTRY_DSN"
+        }
         env.update(settings_env(self.settings))
+        env.update(self.extra_env)
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [CREDLINK, "worker"],

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from streams.cli import app
+from streams.cli.main import app
 
 
 def test_generate_writes_a_0600_private_key_and_adds_its_public_key_to_the_set(

@@ -1,0 +1,165 @@
+"""Proof events as rows of the `proofs` table, and rows back as indexed proofs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from streams.codecs.records import ProofCreated, ProofLocation, epoch_millis
+from streams.errors import InputRejected
+
+__all__ = [
+    "PROOF_COLUMNS",
+    "SOURCE_COLUMNS",
+    "IndexedProof",
+    "SourcePosition",
+    "UnindexableProof",
+    "check_indexable",
+    "indexed_proof",
+    "proof_row",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# The proof's own fields: a write that changes none of them changes nothing.
+PROOF_COLUMNS: tuple[str, ...] = (
+    "proof_id",
+    "event_id",
+    "tenant",
+    "sha256",
+    "phash",
+    "dhash",
+    "width",
+    "height",
+    "format",
+    "byte_size",
+    "key_id",
+    "algorithm",
+    "signature",
+    "bucket",
+    "object_key",
+    "version_id",
+    "issued_at",
+    "schema_version",
+)
+# Where the row's last write came from.
+SOURCE_COLUMNS: tuple[str, ...] = ("source_topic", "source_partition", "source_offset")
+
+
+class UnindexableProof(InputRejected):
+    """A proof event that decoded but cannot be stored (text PostgreSQL cannot hold)."""
+
+    stage = "index"
+
+
+@dataclass(frozen=True)
+class SourcePosition:
+    """The record a proof event was consumed from."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    def __str__(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+
+@dataclass(frozen=True)
+class IndexedProof:
+    """A proof as the index holds it: the event, where it was read, when it was written."""
+
+    proof: ProofCreated
+    source: SourcePosition
+    indexed_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The proof event's fields (as in the Avro record) plus `indexed_at` and `source`."""
+        return {
+            **self.proof.to_avro(),
+            "indexed_at": self.indexed_at.isoformat(),
+            "source": {
+                "topic": self.source.topic,
+                "partition": self.source.partition,
+                "offset": self.source.offset,
+            },
+        }
+
+
+def proof_row(proof: ProofCreated, source: SourcePosition) -> dict[str, Any]:
+    """The `proofs` row of `proof` read at `source`, keyed by column name.
+
+    Raises `UnindexableProof` when `check_indexable` does.
+    """
+    check_indexable(proof)
+    return {
+        "proof_id": proof.proof_id,
+        "event_id": proof.event_id,
+        "tenant": proof.tenant,
+        "sha256": proof.sha256,
+        "phash": proof.phash,
+        "dhash": proof.dhash,
+        "width": proof.width,
+        "height": proof.height,
+        "format": proof.format,
+        "byte_size": proof.byte_size,
+        "key_id": proof.key_id,
+        "algorithm": proof.algorithm,
+        "signature": proof.signature,
+        "bucket": proof.location.bucket,
+        "object_key": proof.location.key,
+        "version_id": proof.location.version_id,
+        "issued_at": _issued_at(proof),
+        "schema_version": proof.schema_version,
+        "source_topic": source.topic,
+        "source_partition": source.partition,
+        "source_offset": source.offset,
+    }
+
+
+def check_indexable(proof: ProofCreated) -> None:
+    """Raise `UnindexableProof` if `proof` has text PostgreSQL cannot hold (NUL characters,
+    lone surrogates) or an issue time outside the calendar."""
+    _issued_at(proof)
+    texts = {**proof.to_avro(), **proof.location.to_avro()}
+    for field, value in texts.items():
+        if isinstance(value, str):
+            _check_text(proof, field, value)
+
+
+def indexed_proof(row: Mapping[str, Any]) -> IndexedProof:
+    """The indexed proof in a `proofs` row read as a column-name mapping."""
+    proof = ProofCreated(
+        **{
+            column: row[column]
+            for column in PROOF_COLUMNS
+            if column not in {"bucket", "object_key", "version_id", "issued_at"}
+        },
+        location=ProofLocation(
+            bucket=row["bucket"], key=row["object_key"], version_id=row["version_id"]
+        ),
+        issued_at=epoch_millis(row["issued_at"]),
+    )
+    source = SourcePosition(
+        topic=row["source_topic"], partition=row["source_partition"], offset=row["source_offset"]
+    )
+    return IndexedProof(proof=proof, source=source, indexed_at=row["indexed_at"])
+
+
+def _issued_at(proof: ProofCreated) -> datetime:
+    try:
+        return _EPOCH + timedelta(milliseconds=proof.issued_at)
+    except OverflowError:
+        raise UnindexableProof(
+            f"proof {proof.proof_id!r}: issued_at {proof.issued_at} ms is outside the calendar"
+        ) from None
+
+
+def _check_text(proof: ProofCreated, field: str, value: str) -> None:
+    if "\x00" in value:
+        raise UnindexableProof(f"proof {proof.proof_id!r}: {field} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnindexableProof(f"proof {proof.proof_id!r}: {field} is not valid Unicode") from None

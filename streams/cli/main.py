@@ -1,0 +1,26 @@
+"""The `credlink` command: every subcommand registered on one typer app."""
+
+from __future__ import annotations
+
+import typer
+
+from connectors.proof_index import cli as index_cli
+from streams.cli import demo, dev, keys, worker
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="credlink",
+    help="CredLink Streams: signed provenance proofs for images, on Apache Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(dev.app, name="dev")
+app.add_typer(keys.app, name="keys")
+app.add_typer(index_cli.app, name="index", help="The downstream proof index in PostgreSQL.")
+app.command("worker")(worker.worker)
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    app()
