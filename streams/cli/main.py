@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from connectors.proof_index import cli as index_cli
-from streams.cli import demo, dev, keys, worker
+from streams.cli import demo, dev, ingest, keys, proofs, worker
 
 __all__ = ["app", "main"]
 
@@ -17,6 +17,8 @@ app = typer.Typer(
 )
 app.add_typer(dev.app, name="dev")
 app.add_typer(keys.app, name="keys")
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(proofs.app, name="proofs")
 app.add_typer(index_cli.app, name="index", help="The downstream proof index in PostgreSQL.")
 app.command("worker")(worker.worker)
 app.command("demo")(demo.demo)
