@@ -21,7 +21,7 @@ from streams.errors import SetupError
 from streams.kafka_clients import confluent_config
 from streams.settings import Settings
 
-__all__ = ["Record", "Start", "parse_instant", "read_topic", "scan_topic"]
+__all__ = ["Record", "Start", "offsets_at", "parse_instant", "read_topic", "scan_topic"]
 
 Start = Literal["beginning", "end"] | int
 """Where a scan starts in each partition: its first record, its end (only records produced
@@ -111,10 +111,10 @@ def scan_topic(
         elif start == "end":
             begins = ends
         else:
-            begins = _offsets_at(consumer, topic, start, fallback=ends)
+            begins = offsets_at(consumer, topic, start, fallback=ends)
         limits = ends
         if until_time is not None:
-            later = _offsets_at(consumer, topic, until_time + 1, fallback=ends)
+            later = offsets_at(consumer, topic, until_time + 1, fallback=ends)
             limits = {number: min(ends[number], later[number]) for number in partitions}
         pending = {number for number in partitions if follow or begins[number] < limits[number]}
         if not pending:
@@ -167,11 +167,11 @@ def _partitions(consumer: Consumer, topic: str, settings: Settings) -> list[int]
     return sorted(metadata.partitions)
 
 
-def _offsets_at(
+def offsets_at(
     consumer: Consumer, topic: str, timestamp_ms: int, *, fallback: dict[int, int]
 ) -> dict[int, int]:
-    """Per partition, the first offset stamped at or after `timestamp_ms`; `fallback` (the end)
-    where no record is that late."""
+    """Per partition of `fallback`, the first offset stamped at or after `timestamp_ms`; the
+    partition's `fallback` offset (normally its end) where no record is that late."""
     found = consumer.offsets_for_times(
         [TopicPartition(topic, number, timestamp_ms) for number in fallback],
         timeout=_METADATA_TIMEOUT,

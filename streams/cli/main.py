@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from connectors.proof_index import cli as index_cli
-from streams.cli import demo, dev, ingest, keys, proofs, worker
+from streams.cli import demo, dev, ingest, keys, proofs, replay, worker
 
 __all__ = ["app", "main"]
 
@@ -19,6 +19,7 @@ app.add_typer(dev.app, name="dev")
 app.add_typer(keys.app, name="keys")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(proofs.app, name="proofs")
+app.command("replay")(replay.replay)
 app.add_typer(index_cli.app, name="index", help="The downstream proof index in PostgreSQL.")
 app.command("worker")(worker.worker)
 app.command("demo")(demo.demo)
