@@ -7,16 +7,19 @@ twice (same proof id, same bytes), which the tables do not count twice.
 from __future__ import annotations
 
 import signal
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from connectors.proofs import read_dead_letters, read_proofs
+from connectors.reader import Record, read_topic
+from streams.codecs import codec_for
+from streams.codecs.records import ProofCreated
 from streams.devstack.stack import LocalStack
 from streams.devstack.worker import WorkerProcess
-from streams.topics import SUBMITTED, tenant_repartition_topic
+from streams.settings import Settings
+from streams.topics import PROOFS_CREATED, SUBMITTED, tenant_repartition_topic
 from tests.kafka_io import produce, wait_until_consumed
 from tests.pipeline_scenarios import (
     IMAGES_BUCKET,
@@ -28,6 +31,27 @@ from tests.pipeline_scenarios import (
 pytestmark = pytest.mark.integration
 
 VALID = 90
+
+
+def _proofs_until_every_event_is_proved(
+    settings: Settings, event_ids: set[str], timeout: float = 240.0
+) -> list[ProofCreated]:
+    """Every proof event on the topic, read until each of `event_ids` has one (or `timeout`)."""
+    codec = codec_for(ProofCreated.SCHEMA, topic=settings.topic(PROOFS_CREATED))
+    decoded: dict[tuple[int, int], ProofCreated] = {}
+
+    def proved_all(records: list[Record]) -> bool:
+        for record in records[len(decoded) :]:
+            decoded[(record.partition, record.offset)] = ProofCreated.from_avro(
+                codec.decode(record.value or b"")
+            )
+        return {proof.event_id for proof in decoded.values()} >= event_ids
+
+    records = read_topic(
+        settings, settings.topic(PROOFS_CREATED), until=proved_all, timeout=timeout
+    )
+    proved_all(records)
+    return list(decoded.values())
 
 
 @pytest.mark.parametrize(
@@ -58,11 +82,7 @@ def test_every_input_ends_as_a_proof_or_dead_letter_after_a_restart(
             worker.stop()
         stopped_at = len(read_proofs(settings, count=len(scenario.events) * 2, timeout=5))
         worker.start()
-        proofs = read_proofs(settings, count=VALID, timeout=180)
-        deadline = time.monotonic() + 120
-        expected = set(scenario.valid_ids)
-        while {p.event_id for p in proofs} != expected and time.monotonic() < deadline:
-            proofs = read_proofs(settings, count=len(proofs) + 1, timeout=5)
+        proofs = _proofs_until_every_event_is_proved(settings, set(scenario.valid_ids))
         failures = read_dead_letters(settings, count=len(scenario.bad), timeout=60)
         wait_until_consumed(settings, settings.app_id, tenant_repartition_topic(settings))
     finally:
