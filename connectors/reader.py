@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -21,7 +21,15 @@ from streams.errors import SetupError
 from streams.kafka_clients import confluent_config
 from streams.settings import Settings
 
-__all__ = ["Record", "Start", "offsets_at", "parse_instant", "read_topic", "scan_topic"]
+__all__ = [
+    "Record",
+    "Start",
+    "offsets_at",
+    "parse_instant",
+    "read_topic",
+    "scan_topic",
+    "watermarks",
+]
 
 Start = Literal["beginning", "end"] | int
 """Where a scan starts in each partition: its first record, its end (only records produced
@@ -98,14 +106,7 @@ def scan_topic(
     consumer = _throwaway_consumer(settings)
     try:
         partitions = _partitions(consumer, topic, settings)
-        bounds = {
-            number: consumer.get_watermark_offsets(
-                TopicPartition(topic, number), timeout=_METADATA_TIMEOUT
-            )
-            for number in partitions
-        }
-        lows = {number: low for number, (low, _) in bounds.items()}
-        ends = {number: high for number, (_, high) in bounds.items()}
+        lows, ends = watermarks(consumer, topic, partitions)
         if start == "beginning":
             begins = lows
         elif start == "end":
@@ -165,6 +166,19 @@ def _partitions(consumer: Consumer, topic: str, settings: Settings) -> list[int]
             "check CREDLINK_KAFKA_BOOTSTRAP_SERVERS and CREDLINK_TOPIC_PREFIX"
         )
     return sorted(metadata.partitions)
+
+
+def watermarks(
+    consumer: Consumer, topic: str, partitions: Iterable[int]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """The low and high watermark (first retained offset, end offset) of each partition."""
+    lows: dict[int, int] = {}
+    highs: dict[int, int] = {}
+    for number in partitions:
+        lows[number], highs[number] = consumer.get_watermark_offsets(
+            TopicPartition(topic, number), timeout=_METADATA_TIMEOUT
+        )
+    return lows, highs
 
 
 def offsets_at(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from connectors.reader import offsets_at
+from connectors.reader import offsets_at, watermarks
 from streams.errors import SetupError
 from streams.kafka_clients import ClientConfig, confluent_config
 from streams.settings import Settings
@@ -208,14 +208,7 @@ def _ranges(
 ) -> list[PartitionRange]:
     """The range of each selected partition, its end captured now."""
     numbers = _require_partitions(consumer, settings, topic, selected)
-    watermarks = {
-        number: consumer.get_watermark_offsets(
-            TopicPartition(topic, number), timeout=_METADATA_TIMEOUT
-        )
-        for number in numbers
-    }
-    lows = {number: low for number, (low, _) in watermarks.items()}
-    highs = {number: high for number, (_, high) in watermarks.items()}
+    lows, highs = watermarks(consumer, topic, numbers)
     starts = _offsets(consumer, topic, start, highs)
     ends = highs if until is None else _offsets(consumer, topic, until, highs, past=True)
     return [

@@ -144,12 +144,17 @@ def _sample_proof() -> dict[str, object]:
     ).to_avro()
 
 
-def scenario_settings(base: Settings, workdir: Path, **overrides: object) -> Settings:
+def scenario_settings(stack: LocalStack, workdir: Path, **overrides: object) -> Settings:
+    """Settings of a deployment of its own on `stack`: topics prefixed by the work directory's
+    name, a fresh consumer group, a signing key, an image bucket and an image directory."""
     keys = workdir / "keys"
     generate_key_pair(keys / "signing-key.pem", keys / "keyset.json")
     (workdir / "images").mkdir(exist_ok=True)
-    return base.model_copy(
+    stack.s3.ensure_bucket(IMAGES_BUCKET)
+    return stack.client_settings().model_copy(
         update={
+            "topic_prefix": f"{workdir.name}.",
+            "topic_partitions": 3,
             "app_id": f"credlink-{uuid.uuid4().hex[:8]}",
             "signing_key_file": keys / "signing-key.pem",
             "keyset_file": keys / "keyset.json",
@@ -164,6 +169,12 @@ def scenario_settings(base: Settings, workdir: Path, **overrides: object) -> Set
             **overrides,
         }
     )
+
+
+def new_scenario(stack: LocalStack, workdir: Path, **overrides: object) -> Scenario:
+    """An empty scenario with `scenario_settings(stack, workdir, **overrides)`."""
+    settings = scenario_settings(stack, workdir, **overrides)
+    return Scenario(settings=settings, workdir=workdir, stack=stack)
 
 
 @contextmanager

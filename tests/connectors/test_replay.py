@@ -32,10 +32,8 @@ from streams.settings import Settings
 from streams.topics import PROOFS_CREATED, SUBMITTED, tenant_repartition_topic
 from tests.kafka_io import wait_until_consumed
 from tests.pipeline_scenarios import (
-    IMAGES_BUCKET,
-    Scenario,
+    new_scenario,
     running_worker,
-    scenario_settings,
     tenant_counts,
 )
 
@@ -88,12 +86,8 @@ def original(
     local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Original]:
     workdir = tmp_path_factory.mktemp("replay")
-    base = local_stack.client_settings().model_copy(
-        update={"topic_prefix": f"{workdir.name}.", "topic_partitions": PARTITIONS}
-    )
-    settings = scenario_settings(base, workdir)
-    local_stack.s3.client().create_bucket(Bucket=IMAGES_BUCKET)
-    scenario = Scenario(settings=settings, workdir=workdir, stack=local_stack)
+    scenario = new_scenario(local_stack, workdir, topic_partitions=PARTITIONS)
+    settings = scenario.settings
     for index in range(VALID):
         scenario.add_valid(index)
     events = [

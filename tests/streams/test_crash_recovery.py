@@ -22,9 +22,7 @@ from streams.settings import Settings
 from streams.topics import PROOFS_CREATED, SUBMITTED, tenant_repartition_topic
 from tests.kafka_io import produce, wait_until_consumed
 from tests.pipeline_scenarios import (
-    IMAGES_BUCKET,
-    Scenario,
-    scenario_settings,
+    new_scenario,
     tenant_counts,
 )
 
@@ -60,12 +58,8 @@ def _proofs_until_every_event_is_proved(
 def test_every_input_ends_as_a_proof_or_dead_letter_after_a_restart(
     local_stack: LocalStack, tmp_path: Path, stop_signal: signal.Signals
 ) -> None:
-    base = local_stack.client_settings().model_copy(
-        update={"topic_prefix": f"{tmp_path.name}.", "topic_partitions": 3}
-    )
-    settings = scenario_settings(base, tmp_path, prove_concurrency=2)
-    local_stack.s3.client().create_bucket(Bucket=IMAGES_BUCKET)
-    scenario = Scenario(settings=settings, workdir=tmp_path, stack=local_stack)
+    scenario = new_scenario(local_stack, tmp_path, prove_concurrency=2)
+    settings = scenario.settings
     for index in range(VALID):
         scenario.add_valid(index)
     scenario.add_bad("garbage", b"not avro", "DecodeFailed")

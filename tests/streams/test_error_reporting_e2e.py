@@ -31,7 +31,7 @@ from streams.error_reporting import RELEASE
 from streams.topics import SUBMITTED
 from tests.images import encode, photo
 from tests.kafka_io import produce
-from tests.pipeline_scenarios import IMAGES_BUCKET, Scenario, running_worker, scenario_settings
+from tests.pipeline_scenarios import Scenario, running_worker, scenario_settings
 
 pytestmark = pytest.mark.integration
 
@@ -143,10 +143,7 @@ def _wait_for(condition: Any, timeout: float) -> None:
 @pytest.fixture(scope="module")
 def run(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Run:
     workdir = tmp_path_factory.mktemp("sentry")
-    base = local_stack.client_settings().model_copy(
-        update={"topic_prefix": f"{workdir.name}.", "topic_partitions": 3}
-    )
-    settings = scenario_settings(base, workdir)
+    settings = scenario_settings(local_stack, workdir)
     assert settings.signing_key_file is not None
     pem = settings.signing_key_file.read_text()
     access_key, secret_key = f"AKIA{uuid.uuid4().hex[:16].upper()}", f"s3-{uuid.uuid4().hex}"
@@ -159,7 +156,6 @@ def run(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Ru
             "sentry_environment": ENVIRONMENT,
         }
     )
-    local_stack.s3.client().create_bucket(Bucket=IMAGES_BUCKET)
     scenario = Scenario(settings=settings, workdir=workdir, stack=local_stack)
     for index in range(FIRST_VALID):
         scenario.add_valid(index)

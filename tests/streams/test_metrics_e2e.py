@@ -11,7 +11,7 @@ from connectors.proofs import read_dead_letters, read_proofs
 from streams.devstack.stack import LocalStack
 from streams.topics import SUBMITTED
 from tests.kafka_io import produce
-from tests.pipeline_scenarios import IMAGES_BUCKET, Scenario, running_worker, scenario_settings
+from tests.pipeline_scenarios import new_scenario, running_worker
 from tests.prometheus_server import prometheus, wait_for
 
 pytestmark = pytest.mark.integration
@@ -22,12 +22,8 @@ VALID = 30
 def test_prometheus_counts_every_proof_and_sees_the_lag_return_to_zero(
     local_stack: LocalStack, tmp_path: Path
 ) -> None:
-    base = local_stack.client_settings().model_copy(
-        update={"topic_prefix": f"{tmp_path.name}.", "topic_partitions": 3}
-    )
-    settings = scenario_settings(base, tmp_path, lag_interval_seconds=1.0)
-    local_stack.s3.client().create_bucket(Bucket=IMAGES_BUCKET)
-    scenario = Scenario(settings=settings, workdir=tmp_path, stack=local_stack)
+    scenario = new_scenario(local_stack, tmp_path, lag_interval_seconds=1.0)
+    settings = scenario.settings
     for index in range(VALID):
         scenario.add_valid(index)
     scenario.add_bad("garbage", b"not avro", "DecodeFailed")

@@ -24,10 +24,9 @@ from streams.devstack.worker import WorkerProcess
 from streams.topics import SUBMITTED, tenant_repartition_topic
 from tests.kafka_io import produce, wait_until_consumed
 from tests.pipeline_scenarios import (
-    IMAGES_BUCKET,
     Scenario,
+    new_scenario,
     running_worker,
-    scenario_settings,
     tenant_counts,
 )
 
@@ -47,12 +46,8 @@ class Run:
 @pytest.fixture(scope="module")
 def run(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     workdir = tmp_path_factory.mktemp("e2e")
-    base = local_stack.client_settings().model_copy(
-        update={"topic_prefix": f"{workdir.name}.", "topic_partitions": 3}
-    )
-    settings = scenario_settings(base, workdir)
-    local_stack.s3.client().create_bucket(Bucket=IMAGES_BUCKET)
-    scenario = Scenario(settings=settings, workdir=workdir, stack=local_stack)
+    scenario = new_scenario(local_stack, workdir)
+    settings = scenario.settings
     for index in range(VALID):
         scenario.add_valid(index)
     scenario.add_hostile_inputs(start=VALID)
