@@ -15,7 +15,6 @@ a `PerceptualIndex` of random pHash-like hashes. docs/verification.md records th
 from __future__ import annotations
 
 import argparse
-import io
 import math
 import statistics
 import time
@@ -27,7 +26,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from streams.devstack.samples import encode, photo
+from streams.devstack.samples import cdn_copy, decoded, encode, halved, photo
 from streams.imaging import ImageFacts, hamming_distance, inspect_image
 from streams.perceptual_index import IndexEntry, PerceptualIndex
 from streams.verifying import DHASH_THRESHOLD, PERCEPTUAL_THRESHOLD
@@ -113,16 +112,6 @@ def strip_metadata(jpeg: bytes) -> bytes:
     return b"".join([*kept, jpeg[position:]])
 
 
-def decoded(jpeg: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(jpeg))
-    image.load()
-    return image
-
-
-def halved(image: Image.Image) -> Image.Image:
-    return image.resize((image.width // 2, image.height // 2), Image.Resampling.LANCZOS)
-
-
 def resized(jpeg: bytes) -> bytes:
     """Resized to 50 % (Lanczos) and saved losslessly, so that only the resize shows."""
     return encode(halved(decoded(jpeg)), "PNG")
@@ -132,11 +121,6 @@ def recompressed(jpeg: bytes) -> bytes:
     """Re-encoded as JPEG quality 60 at full size, metadata kept, so that only the loss shows."""
     image = decoded(jpeg)
     return encode(image, "JPEG", quality=CDN_QUALITY, exif=image.info["exif"])
-
-
-def cdn_copy(jpeg: bytes) -> bytes:
-    """Resized to 50 %, re-encoded as JPEG quality 60, without metadata: all three at once."""
-    return encode(halved(decoded(jpeg)), "JPEG", quality=CDN_QUALITY)
 
 
 TRANSFORMS: dict[str, Callable[[bytes], bytes]] = {

@@ -22,7 +22,9 @@ Cost, with b = 64 / bands bits per band and C(b, k) the binomial coefficient:
 
 The buckets live in any `MutableMapping[str, list[str]]`: a dict in memory (the default), a
 Faust table, or a table in a database. Bucket lists are never mutated in place, only replaced,
-so a backend whose values are copies (every persistent one) stores every change.
+so a backend whose values are copies (every persistent one) stores every change. A backend that
+is a database table of its own (the proof index's `proof_phash_bands`) uses the same layout
+through `band_values` (where an entry is filed) and `probe_set` (which buckets a query reads).
 docs/verification.md has the measurements.
 """
 
@@ -45,6 +47,10 @@ __all__ = [
     "IndexEntry",
     "Match",
     "PerceptualIndex",
+    "band_values",
+    "nearest_first",
+    "probe_count",
+    "probe_set",
 ]
 
 HASH_BITS = 64
@@ -109,10 +115,8 @@ class PerceptualIndex:
         *,
         bands: int = DEFAULT_BANDS,
     ) -> None:
-        if not 1 <= bands <= HASH_BITS:
-            raise ValueError(f"bands must be between 1 and {HASH_BITS}, not {bands}")
-        self._buckets: MutableMapping[str, list[str]] = {} if buckets is None else buckets
         self._bands = _band_layout(bands)
+        self._buckets: MutableMapping[str, list[str]] = {} if buckets is None else buckets
         self._write_lock = threading.Lock()
 
     @property
@@ -177,54 +181,90 @@ class PerceptualIndex:
                 continue
             dhash_distance = None if dhash is None else hamming_distance(entry.dhash, dhash)
             matches.append(Match(entry, distance, dhash_distance))
-        matches.sort(
-            key=lambda match: (
-                match.distance,
-                match.dhash_distance or 0,
-                match.entry.proof_id,
-                match.entry.tenant,
-            )
-        )
-        return matches
+        return nearest_first(matches)
 
     def probe_count(self, max_distance: int) -> int:
         """How many buckets a query with this radius reads, whatever the size of the index."""
-        return sum(
-            comb(width, k) for width, radius in self._plan(max_distance) for k in range(radius + 1)
-        )
+        return probe_count(max_distance, self.bands)
 
     def _candidates(self, query: int, max_distance: int) -> set[str]:
-        if (probes := self.probe_count(max_distance)) > MAX_PROBES:
-            raise ValueError(
-                f"a radius of {max_distance} bits takes {probes} bucket reads with "
-                f"{self.bands} bands, above {MAX_PROBES}; use more bands or a smaller radius"
-            )
         found: set[str] = set()
-        for (band, (shift, width)), (_, radius) in zip(
-            enumerate(self._bands), self._plan(max_distance), strict=True
-        ):
-            value = (query >> shift) & ((1 << width) - 1)
-            for flips in _flip_masks(width, radius):
-                found.update(self._buckets.get(_bucket_key(band, value ^ flips, width), ()))
+        for band, value in probe_set(query, max_distance, self.bands):
+            found.update(self._buckets.get(_bucket_key(band, value, self._bands[band][1]), ()))
         return found
 
-    def _plan(self, max_distance: int) -> list[tuple[int, int]]:
-        """(band width, search radius) per band; a radius of -1 means the band is not read."""
-        if not 0 <= max_distance <= HASH_BITS:
-            raise ValueError(f"max_distance must be between 0 and {HASH_BITS}, not {max_distance}")
-        radius, remainder = divmod(max_distance, len(self._bands))
-        return [
-            (width, min(radius if band <= remainder else radius - 1, width))
-            for band, (_, width) in enumerate(self._bands)
-        ]
-
     def _keys_of(self, phash: int) -> Iterable[str]:
-        for band, (shift, width) in enumerate(self._bands):
-            yield _bucket_key(band, (phash >> shift) & ((1 << width) - 1), width)
+        for band, value in band_values(phash, self.bands):
+            yield _bucket_key(band, value, self._bands[band][1])
 
 
+def band_values(phash: int, bands: int = DEFAULT_BANDS) -> list[tuple[int, int]]:
+    """(band, band value) of each band of `phash`: the buckets an entry is filed in."""
+    return [
+        (band, (phash >> shift) & ((1 << width) - 1))
+        for band, (shift, width) in enumerate(_band_layout(bands))
+    ]
+
+
+def probe_set(phash: int, max_distance: int, bands: int = DEFAULT_BANDS) -> list[tuple[int, int]]:
+    """(band, band value) of every bucket a query within `max_distance` bits of `phash` reads.
+
+    Every entry within `max_distance` bits is filed in at least one of these buckets (see the
+    module docstring); there are `probe_count(max_distance, bands)` of them. Raises
+    `ValueError` for a radius outside 0..64, or one that needs more than `MAX_PROBES` reads.
+    """
+    if (probes := probe_count(max_distance, bands)) > MAX_PROBES:
+        raise ValueError(
+            f"a radius of {max_distance} bits takes {probes} bucket reads with "
+            f"{bands} bands, above {MAX_PROBES}; use more bands or a smaller radius"
+        )
+    return [
+        (band, value ^ flips)
+        for (band, value), (width, radius) in zip(
+            band_values(phash, bands), _plan(max_distance, bands), strict=True
+        )
+        for flips in _flip_masks(width, radius)
+    ]
+
+
+def probe_count(max_distance: int, bands: int = DEFAULT_BANDS) -> int:
+    """How many buckets a query with this radius reads, whatever the size of the index."""
+    return sum(
+        comb(width, k) for width, radius in _plan(max_distance, bands) for k in range(radius + 1)
+    )
+
+
+def nearest_first(matches: Iterable[Match]) -> list[Match]:
+    """`matches` ordered nearest first: by pHash distance, then dHash distance (when known),
+    then proof id and tenant, so the order never depends on the order of storage."""
+    return sorted(
+        matches,
+        key=lambda match: (
+            match.distance,
+            match.dhash_distance or 0,
+            match.entry.proof_id,
+            match.entry.tenant,
+        ),
+    )
+
+
+def _plan(max_distance: int, bands: int) -> list[tuple[int, int]]:
+    """(band width, search radius) per band; a radius of -1 means the band is not read."""
+    if not 0 <= max_distance <= HASH_BITS:
+        raise ValueError(f"max_distance must be between 0 and {HASH_BITS}, not {max_distance}")
+    layout = _band_layout(bands)
+    radius, remainder = divmod(max_distance, len(layout))
+    return [
+        (width, min(radius if band <= remainder else radius - 1, width))
+        for band, (_, width) in enumerate(layout)
+    ]
+
+
+@cache
 def _band_layout(bands: int) -> tuple[tuple[int, int], ...]:
     """(shift, width) of each band, band 0 holding the most significant bits."""
+    if not 1 <= bands <= HASH_BITS:
+        raise ValueError(f"bands must be between 1 and {HASH_BITS}, not {bands}")
     edges = [band * HASH_BITS // bands for band in range(bands + 1)]
     return tuple(
         (HASH_BITS - edges[band + 1], edges[band + 1] - edges[band]) for band in range(bands)

@@ -18,7 +18,14 @@ from streams.stores.cache import CachedProofStore
 from streams.stores.filesystem import FilesystemProofStore
 from streams.stores.s3 import S3ProofStore, make_s3_client
 
-__all__ = ["S3Instrument", "build_pipeline", "build_signer", "build_store", "s3_client"]
+__all__ = [
+    "S3Instrument",
+    "build_fetcher",
+    "build_pipeline",
+    "build_signer",
+    "build_store",
+    "s3_client",
+]
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -84,11 +91,8 @@ def build_store(settings: Settings, instrument: S3Instrument | None = None) -> P
     return store
 
 
-def build_pipeline(
-    settings: Settings,
-    observer: PipelineObserver | None = None,
-    instrument: S3Instrument | None = None,
-) -> ProofPipeline:
+def build_fetcher(settings: Settings, instrument: S3Instrument | None = None) -> ImageFetcher:
+    """The image fetcher inside the settings' allow-lists and limits."""
     policy = FetchPolicy(
         allowed_s3_buckets=settings.fetch_allowed_buckets,
         file_roots=settings.fetch_file_roots,
@@ -103,8 +107,16 @@ def build_pipeline(
         if policy.allowed_s3_buckets
         else None
     )
+    return ImageFetcher(policy, fetch_client)
+
+
+def build_pipeline(
+    settings: Settings,
+    observer: PipelineObserver | None = None,
+    instrument: S3Instrument | None = None,
+) -> ProofPipeline:
     return ProofPipeline(
-        fetcher=ImageFetcher(policy, fetch_client),
+        fetcher=build_fetcher(settings, instrument),
         signer=build_signer(settings),
         store=build_store(settings, instrument),
         limits=ImageLimits(settings.max_image_bytes, settings.max_image_pixels),

@@ -167,6 +167,28 @@ class Settings(BaseSettings):
         6066, ge=0, le=65535, description="Port of the worker's web server (metrics, health)."
     )
 
+    # Verify service (`credlink serve-verify`)
+    verify_web_host: str = Field(
+        "127.0.0.1", description="Address the verify service binds (`0.0.0.0` in a pod)."
+    )
+    verify_web_port: int = Field(
+        8080, ge=0, le=65535, description="Port of the verify service (`credlink serve-verify`)."
+    )
+    verify_max_request_bytes: int = Field(
+        26 * 1024 * 1024,
+        ge=1,
+        description="Largest request body the verify service reads (an image upload with its "
+        "multipart framing); larger requests get 413.",
+    )
+    verify_api_keys_file: Path = Field(
+        Path(".credlink/verify/api-keys.json"),
+        description="API keys of the verify service: key id -> tenant and SHA-256 of the secret "
+        "(`credlink keys api-key` adds one).",
+    )
+    verify_concurrency: int = Field(
+        4, ge=1, le=64, description="Images the verify service hashes and looks up at once."
+    )
+
     # Local development stack (`credlink dev ...`)
     dev_home: Path = Field(
         Path(".credlink"), description="State of the local stack: data dirs, PID files, logs."

@@ -9,12 +9,13 @@ the threshold and how it was measured, and the exit codes.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from streams.imaging import ImageFacts, hamming_distance, inspect_image
-from streams.perceptual_index import PerceptualIndex
+from streams.perceptual_index import Match
 from streams.proofs import ProofDocument
 from streams.signing import KeySet
 from streams.stores.base import ProofNotFound, ProofStore
@@ -25,6 +26,7 @@ __all__ = [
     "MAX_CANDIDATES",
     "PERCEPTUAL_THRESHOLD",
     "ExactLookup",
+    "PerceptualSearch",
     "ProofSource",
     "StoredProofs",
     "Verdict",
@@ -52,6 +54,24 @@ ExactLookup = Callable[[str | None, str], str | None]
 
 ProofSource = Callable[[str], bytes]
 """proof id -> the stored envelope bytes; raises `ProofNotFound` when there is none."""
+
+
+class PerceptualSearch(Protocol):
+    """Proofs by pHash within a Hamming radius: a `PerceptualIndex` in memory, or the proof
+    index in PostgreSQL (`connectors.proof_index.ProofIndex`)."""
+
+    def nearest(
+        self,
+        phash: str,
+        max_distance: int,
+        tenant: str | None = None,
+        *,
+        dhash: str | None = None,
+    ) -> Sequence[Match]:
+        """Every entry within `max_distance` pHash bits (of `tenant` when given), nearest
+        first, with its dHash distance to `dhash` when that is given."""
+        ...
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -123,6 +143,30 @@ class Verdict:
     def exit_code(self) -> int:
         return self.outcome.exit_code
 
+    def to_json(self) -> dict[str, Any]:
+        """The verdict as a JSON object: what `credlink verify --json` prints and the verify
+        service returns."""
+        return {
+            "outcome": self.outcome.value,
+            "verified": self.verified,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "proof_id": self.proof_id,
+            "distance": self.distance,
+            "dhash_distance": self.dhash_distance,
+            "key_id": self.key_id,
+            "image": {
+                "sha256": self.image.sha256,
+                "phash": self.image.phash,
+                "dhash": self.image.dhash,
+                "width": self.image.width,
+                "height": self.image.height,
+                "format": self.image.format,
+                "byte_size": self.image.byte_size,
+            },
+            "proof": self.document.to_dict() if self.document is not None else None,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class StoredProofs:
@@ -158,7 +202,7 @@ class Verifier:
         self,
         *,
         exact: ExactLookup,
-        perceptual: PerceptualIndex,
+        perceptual: PerceptualSearch,
         proofs: ProofSource,
         keyset: KeySet,
         max_image_bytes: int,

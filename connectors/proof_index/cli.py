@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import psycopg
@@ -15,7 +17,7 @@ from streams.cli.output import console, fails_cleanly
 from streams.errors import SetupError
 from streams.settings import get_settings
 
-__all__ = ["app"]
+__all__ = ["Dsn", "app", "checked_dsn", "index_setup_errors"]
 
 app = typer.Typer(
     help="The proof index: proofs.created kept queryable in PostgreSQL.", no_args_is_help=True
@@ -55,7 +57,7 @@ def run(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     service = ProofIndexService(
-        settings, _checked(dsn), group or f"{settings.app_id}-proof-index", batch_size=batch_size
+        settings, checked_dsn(dsn), group or f"{settings.app_id}-proof-index", batch_size=batch_size
     )
     stats = service.run()
     console.print(
@@ -73,21 +75,28 @@ def query(
     ],
 ) -> None:
     """Print the proofs of an image as a JSON list, oldest first ([] when there is none)."""
+    with index_setup_errors(), ProofIndex(checked_dsn(dsn)) as index:
+        proofs = index.by_image(tenant, sha256)
+    typer.echo(json.dumps([proof.to_json() for proof in proofs], indent=2))
+
+
+def checked_dsn(dsn: str) -> str:
+    """`dsn` if it parses as a libpq connection string, else a `SetupError` naming `--dsn`."""
     try:
-        with ProofIndex(_checked(dsn)) as index:
-            proofs = index.by_image(tenant, sha256)
+        psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as error:
+        raise SetupError(f"--dsn is not a PostgreSQL connection string: {error}") from None
+    return dsn
+
+
+@contextmanager
+def index_setup_errors() -> Iterator[None]:
+    """An unreachable index, or a database without one, as a `SetupError` saying what to do."""
+    try:
+        yield
     except IndexUnavailable as error:
         raise SetupError(f"{error} (check --dsn or CREDLINK_INDEX_DSN)") from error
     except psycopg.errors.UndefinedTable:
         raise SetupError(
             "the database holds no proof index yet: `credlink index run` creates it"
         ) from None
-    typer.echo(json.dumps([proof.to_json() for proof in proofs], indent=2))
-
-
-def _checked(dsn: str) -> str:
-    try:
-        psycopg.conninfo.conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError as error:
-        raise SetupError(f"--dsn is not a PostgreSQL connection string: {error}") from None
-    return dsn

@@ -1,4 +1,5 @@
-"""Proof events as rows of the `proofs` table, and rows back as indexed proofs."""
+"""Proof events as rows of the `proofs` and `proof_phash_bands` tables, and rows back as
+indexed proofs and perceptual index entries."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from streams.codecs.records import ProofCreated, ProofLocation, epoch_millis
 from streams.errors import InputRejected
+from streams.perceptual_index import IndexEntry, band_values
 
 __all__ = [
     "PROOF_COLUMNS",
@@ -17,6 +19,8 @@ __all__ = [
     "SourcePosition",
     "UnindexableProof",
     "check_indexable",
+    "filed_bands",
+    "index_entry",
     "indexed_proof",
     "proof_row",
 ]
@@ -145,6 +149,27 @@ def indexed_proof(row: Mapping[str, Any]) -> IndexedProof:
         topic=row["source_topic"], partition=row["source_partition"], offset=row["source_offset"]
     )
     return IndexedProof(proof=proof, source=source, indexed_at=row["indexed_at"])
+
+
+def index_entry(row: Mapping[str, Any]) -> IndexEntry | None:
+    """The perceptual index entry of a row with `proof_id`, `tenant`, `phash` and `dhash`, or
+    None when they are not in the form the pipeline writes (32 and 16 lowercase hex digits)."""
+    try:
+        return IndexEntry(
+            proof_id=row["proof_id"], tenant=row["tenant"], phash=row["phash"], dhash=row["dhash"]
+        )
+    except ValueError:
+        return None
+
+
+def filed_bands(row: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """The (band, value) buckets `proof_phash_bands` files the proof of `row` under.
+
+    Empty for a proof that makes no perceptual index entry (`index_entry`): it stays indexed
+    by id and SHA-256, but no search by similarity can find it.
+    """
+    entry = index_entry(row)
+    return band_values(int(entry.phash, 16)) if entry is not None else []
 
 
 def _issued_at(proof: ProofCreated) -> datetime:

@@ -1,14 +1,22 @@
-"""The proof index's table and indexes, created idempotently when the service starts."""
+"""The proof index's tables and indexes, created idempotently when the service starts.
+
+`proofs` holds one row per proof; `proof_phash_bands` files each proof under the four 16-bit
+bands of its pHash, the buckets of `streams.perceptual_index`, so that a search by Hamming
+radius reads only the buckets its probe set names (docs/verification.md).
+"""
 
 from __future__ import annotations
 
 from typing import LiteralString
 
-__all__ = ["SCHEMA_LOCK", "SCHEMA_STATEMENTS"]
+__all__ = ["BANDS_TABLE", "SCHEMA_LOCK", "SCHEMA_STATEMENTS"]
 
 # Key of the advisory lock held while the schema is created: `CREATE ... IF NOT EXISTS` is not
 # safe against itself, and several service instances may start at once.
 SCHEMA_LOCK = 0x43_52_45_44_4C_49_4E_4B  # "CREDLINK"
+
+# The table of pHash bands; proofs indexed before it existed are filed when it is created.
+BANDS_TABLE = "proof_phash_bands"
 
 SCHEMA_STATEMENTS: tuple[LiteralString, ...] = (
     """
@@ -43,4 +51,16 @@ SCHEMA_STATEMENTS: tuple[LiteralString, ...] = (
     " 'Offset of the proofs.created record that last wrote the row (replays leave it)'",
     "CREATE INDEX IF NOT EXISTS proofs_tenant_sha256 ON proofs (tenant, sha256)",
     "CREATE INDEX IF NOT EXISTS proofs_tenant_issued_at ON proofs (tenant, issued_at)",
+    # The exact lookup of the verifier when no tenant is given.
+    "CREATE INDEX IF NOT EXISTS proofs_sha256 ON proofs (sha256)",
+    """
+    CREATE TABLE IF NOT EXISTS proof_phash_bands (
+        band     smallint NOT NULL,
+        value    integer NOT NULL,
+        proof_id text NOT NULL,
+        PRIMARY KEY (band, value, proof_id)
+    )
+    """,
+    "COMMENT ON TABLE proof_phash_bands IS"
+    " 'Each proof filed under the value of each 16-bit band of its pHash (band 0 = high bits)'",
 )

@@ -1,11 +1,14 @@
-"""The proof index in PostgreSQL: idempotent batch upserts and the queries downstream needs."""
+"""The proof index in PostgreSQL: idempotent batch upserts and the queries downstream needs,
+among them the verifier's lookups by SHA-256 and by pHash radius."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import psycopg
 from psycopg import sql
@@ -17,12 +20,16 @@ from connectors.proof_index.rows import (
     SOURCE_COLUMNS,
     IndexedProof,
     SourcePosition,
+    filed_bands,
+    index_entry,
     indexed_proof,
     proof_row,
 )
-from connectors.proof_index.schema import SCHEMA_LOCK, SCHEMA_STATEMENTS
+from connectors.proof_index.schema import BANDS_TABLE, SCHEMA_LOCK, SCHEMA_STATEMENTS
 from streams.codecs.records import ProofCreated
 from streams.errors import TransientError
+from streams.imaging import hamming_distance
+from streams.perceptual_index import Match, nearest_first, probe_set
 
 __all__ = ["IndexUnavailable", "ProofIndex"]
 
@@ -57,6 +64,41 @@ _UPSERT = sql.SQL(
 )
 _SELECT = sql.SQL("SELECT {columns}, indexed_at FROM proofs").format(columns=_columns(_WRITTEN))
 
+# The rows a batch may change, locked in a fixed order (two writers never wait on each other in
+# a cycle) and read before the upsert, to find band rows a changed pHash leaves behind.
+_FILED_BEFORE = (
+    "SELECT proof_id, tenant, phash, dhash FROM proofs WHERE proof_id = ANY(%s) "
+    "ORDER BY proof_id FOR UPDATE"
+)
+_FILE = (
+    "INSERT INTO proof_phash_bands (band, value, proof_id) "
+    "SELECT * FROM unnest(%s::smallint[], %s::integer[], %s::text[]) "
+    "ON CONFLICT DO NOTHING"
+)
+_UNFILE = (
+    "DELETE FROM proof_phash_bands AS filed "
+    "USING unnest(%s::smallint[], %s::integer[], %s::text[]) AS stale (band, value, proof_id) "
+    "WHERE (filed.band, filed.value, filed.proof_id) = (stale.band, stale.value, stale.proof_id)"
+)
+# The candidates are the proofs filed in the probed buckets, each read through the primary key
+# of `proof_phash_bands`; only those within the radius leave the server.
+_NEAREST = sql.SQL(
+    "SELECT proof_id, tenant, phash, dhash, distance FROM ("
+    " SELECT proofs.proof_id, proofs.tenant, proofs.phash, proofs.dhash,"
+    "  bit_count(('x' || proofs.phash)::bit(64) # ('x' || %(phash)s)::bit(64)) AS distance"
+    " FROM ("
+    "  SELECT DISTINCT filed.proof_id"
+    "  FROM unnest(%(bands)s::smallint[], %(values)s::integer[]) AS probe (band, value)"
+    "  JOIN proof_phash_bands AS filed"
+    "   ON filed.band = probe.band AND filed.value = probe.value"
+    " ) AS candidates"
+    " JOIN proofs ON proofs.proof_id = candidates.proof_id{tenant}"
+    ") AS near WHERE distance <= %(max_distance)s"
+)
+_OF_TENANT = sql.SQL(" WHERE proofs.tenant = %(tenant)s")
+_PHASH = re.compile(r"[0-9a-f]{16}")
+_BACKFILL_BATCH = 5000
+
 
 class IndexUnavailable(TransientError):
     """The index database cannot be reached, or the connection broke: retrying may succeed."""
@@ -74,6 +116,7 @@ class ProofIndex:
         defaults = {key: value for key, value in _CONNECTION_DEFAULTS.items() if key not in given}
         self._conninfo = make_conninfo(conninfo, **defaults)
         self._connection: psycopg.Connection[DictRow] | None = None
+        self._lock = threading.RLock()
 
     def __enter__(self) -> Self:
         return self
@@ -87,24 +130,50 @@ class ProofIndex:
         self.close()
 
     def create_schema(self) -> None:
-        """Create the table and its indexes unless they exist."""
+        """Create the tables and their indexes unless they exist.
+
+        When the band table is created next to proofs indexed before it existed, those proofs
+        are filed in it in the same transaction.
+        """
         with self._session() as connection, connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            row = connection.execute(
+                "SELECT to_regclass(%s) IS NOT NULL AS present", (BANDS_TABLE,)
+            ).fetchone()
+            bands_existed = row is not None and row["present"]
             for statement in SCHEMA_STATEMENTS:
                 connection.execute(statement)
+            if not bands_existed:
+                _file_every_proof(connection)
 
     def upsert_many(
         self, proofs: Sequence[ProofCreated], positions: Sequence[SourcePosition]
     ) -> int:
         """Write `proofs`, read at `positions`, in one transaction; return the rows inserted or
-        changed. A proof already indexed with the same fields is left as it is."""
+        changed. A proof already indexed with the same fields is left as it is.
+
+        Each proof is filed under its pHash bands in the same transaction; a proof whose pHash
+        changed leaves the buckets of the old one.
+        """
         rows = [proof_row(proof, source) for proof, source in zip(proofs, positions, strict=True)]
         if not rows:
             return 0
+        # The last row of a proof id is what the batch leaves in the table.
+        final = {row["proof_id"]: row for row in rows}
         with self._session() as connection:
             with connection.transaction(), connection.cursor() as cursor:
+                before = cursor.execute(_FILED_BEFORE, (list(final),)).fetchall()
                 cursor.executemany(_UPSERT, rows)
                 written = cursor.rowcount
+                stale = [
+                    (band, value, old["proof_id"])
+                    for old in before
+                    if (bands := filed_bands(old)) != filed_bands(final[old["proof_id"]])
+                    for band, value in bands
+                ]
+                if stale:
+                    cursor.execute(_UNFILE, _band_columns(stale))
+                _file(cursor, final.values())
             return written
 
     def by_proof_id(self, proof_id: str) -> IndexedProof | None:
@@ -123,6 +192,71 @@ class ProofIndex:
             rows = connection.execute(query, (tenant, sha256.lower())).fetchall()
         return [indexed_proof(row) for row in rows]
 
+    def proof_of_image(self, tenant: str | None, sha256: str) -> str | None:
+        """The id of the oldest proof of the image bytes with SHA-256 `sha256`, of `tenant` or
+        of any tenant when it is None: the verifier's exact lookup."""
+        if tenant is None:
+            query = (
+                "SELECT proof_id FROM proofs WHERE sha256 = %s ORDER BY issued_at, proof_id LIMIT 1"
+            )
+            params: tuple[str, ...] = (sha256.lower(),)
+        else:
+            query = (
+                "SELECT proof_id FROM proofs WHERE tenant = %s AND sha256 = %s "
+                "ORDER BY issued_at, proof_id LIMIT 1"
+            )
+            params = (tenant, sha256.lower())
+        with self._session() as connection:
+            row = connection.execute(query, params).fetchone()
+        return str(row["proof_id"]) if row is not None else None
+
+    def nearest(
+        self,
+        phash: str,
+        max_distance: int,
+        tenant: str | None = None,
+        *,
+        dhash: str | None = None,
+    ) -> list[Match]:
+        """Every proof within `max_distance` pHash bits of `phash`, nearest first, as
+        `PerceptualIndex.nearest` finds them (the same order, the same `Match`es).
+
+        Only proofs of `tenant` when it is given. Reads the buckets of the multi-index hashing
+        probe set (`streams.perceptual_index.probe_set`: 188 at a radius of 8) through the
+        primary key of `proof_phash_bands`, never the whole table; PostgreSQL computes the full
+        64-bit distance of each candidate and returns only the matches.
+        """
+        for value, name in ((phash, "phash"), (dhash, "dhash")):
+            if value is not None and not _PHASH.fullmatch(value):
+                raise ValueError(f"{name} must be 16 lowercase hex digits, not {value!r}")
+        probes = probe_set(int(phash, 16), max_distance)
+        query = _NEAREST.format(tenant=_OF_TENANT if tenant is not None else sql.SQL(""))
+        params = {
+            "phash": phash,
+            "bands": [band for band, _ in probes],
+            "values": [value for _, value in probes],
+            "tenant": tenant,
+            "max_distance": max_distance,
+        }
+        with self._session() as connection:
+            rows = connection.execute(query, params).fetchall()
+        matches = []
+        for row in rows:
+            entry = index_entry(row)
+            if entry is None:  # filed before its row changed to a form no search returns
+                continue
+            dhash_distance = None if dhash is None else hamming_distance(entry.dhash, dhash)
+            matches.append(Match(entry, int(row["distance"]), dhash_distance))
+        return nearest_first(matches)
+
+    def location(self, proof_id: str) -> str | None:
+        """The storage key of proof `proof_id` in the proof store, if indexed."""
+        with self._session() as connection:
+            row = connection.execute(
+                "SELECT object_key FROM proofs WHERE proof_id = %s", (proof_id,)
+            ).fetchone()
+        return str(row["object_key"]) if row is not None else None
+
     def count(self, tenant: str | None = None) -> int:
         """The number of proofs indexed, of `tenant` or of every tenant."""
         with self._session() as connection:
@@ -137,18 +271,50 @@ class ProofIndex:
 
     def close(self) -> None:
         """Close the connection; the next call opens a new one."""
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
     @contextmanager
     def _session(self) -> Iterator[psycopg.Connection[DictRow]]:
-        try:
-            if self._connection is None or self._connection.closed:
-                self._connection = psycopg.connect(
-                    self._conninfo, autocommit=True, row_factory=dict_row
-                )
-            yield self._connection
-        except psycopg.OperationalError as error:
-            self.close()
-            raise IndexUnavailable(f"the proof index database is unavailable: {error}") from error
+        with self._lock:
+            try:
+                if self._connection is None or self._connection.closed:
+                    self._connection = psycopg.connect(
+                        self._conninfo, autocommit=True, row_factory=dict_row
+                    )
+                yield self._connection
+            except psycopg.OperationalError as error:
+                self.close()
+                raise IndexUnavailable(
+                    f"the proof index database is unavailable: {error}"
+                ) from error
+
+
+def _band_columns(rows: Sequence[tuple[int, int, str]]) -> tuple[list[int], list[int], list[str]]:
+    """(band, value, proof_id) rows as the three arrays `unnest` takes."""
+    return (
+        [band for band, _, _ in rows],
+        [value for _, value, _ in rows],
+        [proof_id for _, _, proof_id in rows],
+    )
+
+
+def _file(cursor: psycopg.Cursor[Any], rows: Iterable[Any]) -> None:
+    """File the proofs of `rows` (with `proof_id`, `tenant`, `phash`, `dhash`) under their
+    pHash bands; buckets they are filed in already are left as they are."""
+    filed = [(band, value, row["proof_id"]) for row in rows for band, value in filed_bands(row)]
+    if filed:
+        cursor.execute(_FILE, _band_columns(filed))
+
+
+def _file_every_proof(connection: psycopg.Connection[DictRow]) -> None:
+    """File every indexed proof under its pHash bands, in batches (a server-side cursor)."""
+    with (
+        connection.cursor(name="credlink_file_bands") as proofs,
+        connection.cursor() as bands,
+    ):
+        proofs.execute("SELECT proof_id, tenant, phash, dhash FROM proofs")
+        while batch := proofs.fetchmany(_BACKFILL_BATCH):
+            _file(bands, batch)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from connectors.proof_index import cli as index_cli
-from streams.cli import demo, dev, ingest, keys, proofs, replay, worker
+from connectors.verify_service import cli as verify_service_cli
+from streams.cli import demo, dev, ingest, keys, proofs, replay, verify, worker
 
 __all__ = ["app", "main"]
 
@@ -23,6 +24,8 @@ app.command("replay")(replay.replay)
 app.add_typer(index_cli.app, name="index", help="The downstream proof index in PostgreSQL.")
 app.command("worker")(worker.worker)
 app.command("demo")(demo.demo)
+app.command("verify")(verify.verify)
+app.command("serve-verify")(verify_service_cli.serve_verify)
 
 
 def main() -> None:

@@ -8,16 +8,22 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from streams.errors import SetupError
 
-__all__ = ["console", "fails_cleanly"]
+__all__ = ["console", "fails_cleanly", "print_error"]
 
 console = Console(highlight=False)
 _err = Console(stderr=True, highlight=False)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def print_error(message: object) -> None:
+    """`error: <message>` on standard error, on one line (libpq, for one, writes several)."""
+    _err.print("[bold red]error:[/]", escape(" ".join(str(message).split())), soft_wrap=True)
 
 
 def fails_cleanly(command: Callable[P, R]) -> Callable[P, R]:
@@ -28,7 +34,7 @@ def fails_cleanly(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except SetupError as error:
-            _err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+            print_error(error)
             raise typer.Exit(code=1) from None
 
     return run

@@ -1,4 +1,5 @@
-"""Deterministic sample images for the demo and the tests: photo-like, in several formats."""
+"""Deterministic sample images for the demo and the tests: photo-like, in several formats, and
+the copies a CDN makes of them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-__all__ = ["encode", "photo"]
+__all__ = ["camera_jpeg", "cdn_copy", "decoded", "encode", "halved", "photo"]
 
 
 def photo(width: int, height: int, seed: int) -> Image.Image:
@@ -34,3 +35,26 @@ def encode(image: Image.Image, image_format: str, **params: Any) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, image_format, **params)
     return buffer.getvalue()
+
+
+def camera_jpeg(width: int, height: int, seed: int) -> bytes:
+    """A photo as a camera saves it: JPEG quality 90 with EXIF (orientation left at 1)."""
+    exif = Image.Exif()
+    exif[0x010F] = "Example Optics"
+    exif[0x0132] = f"2024:06:{seed % 28 + 1:02d} 12:00:00"
+    return encode(photo(width, height, seed), "JPEG", quality=90, exif=exif.tobytes())
+
+
+def decoded(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def halved(image: Image.Image) -> Image.Image:
+    return image.resize((image.width // 2, image.height // 2), Image.Resampling.LANCZOS)
+
+
+def cdn_copy(data: bytes) -> bytes:
+    """Resized to 50 %, re-encoded as JPEG quality 60, metadata gone: what a CDN serves."""
+    return encode(halved(decoded(data)), "JPEG", quality=60)

@@ -265,7 +265,12 @@ def test_creating_the_schema_again_keeps_the_table_and_its_indexes(
                 "SELECT indexname FROM pg_indexes WHERE tablename = 'proofs'"
             )
         }
-    assert names == {"proofs_pkey", "proofs_tenant_sha256", "proofs_tenant_issued_at"}
+    assert names == {
+        "proofs_pkey",
+        "proofs_tenant_sha256",
+        "proofs_tenant_issued_at",
+        "proofs_sha256",
+    }
 
 
 @pytest.mark.integration

@@ -10,7 +10,15 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from streams.perceptual_index import IndexEntry, Match, PerceptualIndex
+from streams.perceptual_index import (
+    DEFAULT_BANDS,
+    IndexEntry,
+    Match,
+    PerceptualIndex,
+    band_values,
+    probe_count,
+    probe_set,
+)
 
 HASHES = st.integers(min_value=0, max_value=2**64 - 1)
 
@@ -307,3 +315,74 @@ class TestProbes:
             index.nearest(hex64(rng.getrandbits(64)), 8)
 
         assert buckets.reads == 10 * index.probe_count(8) == 10 * 188
+
+
+class RecordingBuckets(dict[str, list[str]]):
+    """A dict backend that records which buckets queries read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[str] = []
+
+    def get(self, key: str, default: object = None) -> list[str]:
+        self.read.append(key)
+        return super().get(key, [])
+
+
+class TestTheSharedLayout:
+    """`band_values` and `probe_set` are the layout other backends (the proof index's
+    `proof_phash_bands` table) file and probe with; the in-memory index uses the same."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        query=HASHES,
+        bits=st.sets(st.integers(min_value=0, max_value=63), max_size=12),
+        bands=st.sampled_from([2, 3, 4, 5, 8]),
+    )
+    def test_a_hash_within_the_radius_is_filed_in_a_bucket_of_the_probe_set(
+        self, query: int, bits: set[int], bands: int
+    ) -> None:
+        radius = len(bits)
+        assume(probe_count(radius, bands) <= 20_000)
+        filed = set(band_values(flipped(query, bits), bands))
+
+        assert filed & set(probe_set(query, radius, bands))
+
+    @pytest.mark.parametrize("radius", range(13))
+    def test_the_probe_set_names_probe_count_distinct_buckets(self, radius: int) -> None:
+        probes = probe_set(0x0123_4567_89AB_CDEF, radius)
+
+        assert len(probes) == len(set(probes)) == probe_count(radius)
+        assert {band for band, _ in probes} <= set(range(DEFAULT_BANDS))
+        assert all(0 <= value < 2**16 for _, value in probes)
+
+    def test_band_values_cut_the_hash_into_bands_high_bits_first(self) -> None:
+        assert band_values(0x0123_4567_89AB_CDEF) == [
+            (0, 0x0123),
+            (1, 0x4567),
+            (2, 0x89AB),
+            (3, 0xCDEF),
+        ]
+        assert band_values(2**64 - 1, 3) == [(0, 2**21 - 1), (1, 2**21 - 1), (2, 2**22 - 1)]
+
+    def test_the_index_files_under_band_values_and_reads_exactly_the_probe_set(self) -> None:
+        buckets = RecordingBuckets()
+        index = PerceptualIndex(buckets)
+        phash = 0xFEDC_BA98_7654_3210
+        index.add(entry(1, phash))
+        buckets.read.clear()
+
+        index.nearest(hex64(phash ^ 0b1011), 8)
+
+        def band_and_value(key: str) -> tuple[int, int]:
+            band, value = key.split(":")
+            return int(band), int(value, 16)
+
+        assert {band_and_value(key) for key in buckets} == set(band_values(phash))
+        assert [band_and_value(key) for key in buckets.read] == probe_set(phash ^ 0b1011, 8)
+
+    def test_a_radius_that_needs_too_many_reads_is_refused_by_the_probe_set_itself(self) -> None:
+        with pytest.raises(ValueError, match="more bands or a smaller radius"):
+            probe_set(0, 8, bands=1)
+        with pytest.raises(ValueError, match="max_distance"):
+            probe_set(0, 65)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from PIL import Image
 
-from streams.devstack.samples import encode, photo
+from streams.devstack import samples
+from streams.devstack.samples import cdn_copy, decoded, encode, halved
 from streams.errors import ImageRejected, ImageTooLarge
 from streams.imaging import ImageFacts, hamming_distance, inspect_image
 from streams.perceptual_index import IndexEntry, PerceptualIndex
@@ -46,22 +45,8 @@ _APP1, _APP15, _COMMENT, _START_OF_SCAN = 0xE1, 0xEF, 0xFE, 0xDA
 
 
 def camera_jpeg(seed: int) -> bytes:
-    """A photo as a camera saves it: JPEG quality 90 with EXIF (orientation left at 1)."""
     width, height = SIZES[seed % len(SIZES)]
-    exif = Image.Exif()
-    exif[0x010F] = "Example Optics"
-    exif[0x0132] = f"2024:06:{seed % 28 + 1:02d} 12:00:00"
-    return encode(photo(width, height, seed), "JPEG", quality=90, exif=exif.tobytes())
-
-
-def decoded(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
-
-
-def halved(image: Image.Image) -> Image.Image:
-    return image.resize((image.width // 2, image.height // 2), Image.Resampling.LANCZOS)
+    return samples.camera_jpeg(width, height, seed)
 
 
 def resized(data: bytes) -> bytes:
@@ -83,11 +68,6 @@ def stripped(jpeg: bytes) -> bytes:
             kept.append(jpeg[position:end])
         position = end
     return b"".join([*kept, jpeg[position:]])
-
-
-def cdn_copy(data: bytes) -> bytes:
-    """Resized to 50 %, re-encoded as JPEG quality 60, metadata gone: what a CDN serves."""
-    return encode(halved(decoded(data)), "JPEG", quality=60)
 
 
 TRANSFORMS = {

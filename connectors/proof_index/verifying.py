@@ -1,0 +1,32 @@
+"""The verifier over the proof index: exact and perceptual lookups in PostgreSQL, proofs read
+from the configured proof store, what `credlink verify` and the verify service both run."""
+
+from __future__ import annotations
+
+from connectors.proof_index.store import ProofIndex
+from streams.runtime import build_store
+from streams.settings import Settings
+from streams.signing import KeySet
+from streams.verifying import StoredProofs, Verifier
+
+__all__ = ["build_verifier", "stored_proofs"]
+
+
+def stored_proofs(settings: Settings, index: ProofIndex) -> StoredProofs:
+    """Proof envelopes by proof id: the index names the storage key, the store holds the bytes."""
+    return StoredProofs(build_store(settings), key_of=index.location)
+
+
+def build_verifier(
+    settings: Settings, index: ProofIndex, keyset: KeySet, proofs: StoredProofs
+) -> Verifier:
+    """A verifier that looks images up in `index` and checks proofs against `keyset`, with the
+    settings' image limits."""
+    return Verifier(
+        exact=index.proof_of_image,
+        perceptual=index,
+        proofs=proofs,
+        keyset=keyset,
+        max_image_bytes=settings.max_image_bytes,
+        max_image_pixels=settings.max_image_pixels,
+    )
