@@ -41,6 +41,8 @@ def create_app(settings: Settings) -> faust.App:
         # over workers are exact; a takeover rebuilds a partition from its changelog.
         table_standby_replicas=0,
         web_enabled=True,
+        # Faust binds `web_bind` (default 0.0.0.0); `web_host` only names the host in URLs.
+        web_bind=settings.worker_web_host,
         web_host=settings.worker_web_host,
         web_port=settings.worker_web_port,
     )
