@@ -14,7 +14,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from streams.errors import CredlinkError, SetupError
+from streams.files import replace_file
 
 __all__ = [
     "KeySet",
@@ -240,7 +240,9 @@ def generate_key_pair(private_path: Path, keyset_path: Path) -> str:
     except BaseException:
         private_path.unlink(missing_ok=True)
         raise
-    _replace_file(keyset_path, keyset.with_key(private_key.public_key()).to_json())
+    replace_file(
+        keyset_path, keyset.with_key(private_key.public_key()).to_json(), _PUBLIC_KEY_SET_MODE
+    )
     return key_id(private_key.public_key())
 
 
@@ -277,19 +279,3 @@ def _public_key_from_jwk(jwk: object, index: int) -> Ed25519PublicKey:
     if jwk.get("kid") != key_id(public_key):
         raise ValueError(f'{where} "kid" is not the key\'s fingerprint {key_id(public_key)}')
     return public_key
-
-
-def _replace_file(path: Path, text: str) -> None:
-    """Write `text` to `path` so readers see the old file or the new one, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as temp_file:
-            temp_file.write(text)
-            temp_file.flush()
-            os.fsync(temp_file.fileno())
-        os.chmod(temp_name, _PUBLIC_KEY_SET_MODE)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise

@@ -12,16 +12,15 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import secrets
-import tempfile
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from streams.errors import SetupError
+from streams.files import replace_file
 
 __all__ = ["ApiKey", "ApiKeys", "IssuedKey", "issue_api_key", "read_api_keys", "secret_sha256"]
 
@@ -129,7 +128,7 @@ def issue_api_key(path: Path, tenant: str) -> IssuedKey:
             key_id=f"ck_{secrets.token_hex(8)}", tenant=tenant, secret=secrets.token_urlsafe(32)
         )
         keys[issued.key_id] = ApiKey(issued.key_id, tenant, secret_sha256(issued.secret))
-        _replace(path, _dump(keys))
+        replace_file(path, _dump(keys), _FILE_MODE)
     return issued
 
 
@@ -154,21 +153,6 @@ def _parse(document: object) -> dict[str, ApiKey]:
 def _dump(keys: Mapping[str, ApiKey]) -> str:
     document = {key.key_id: {"tenant": key.tenant, "sha256": key.sha256} for key in keys.values()}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write `text` to `path` so readers see the old file or the new one, never half of it."""
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as temp_file:
-            temp_file.write(text)
-            temp_file.flush()
-            os.fsync(temp_file.fileno())
-        os.chmod(temp_name, _FILE_MODE)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 def _version(path: Path) -> tuple[int, int, int] | None:
