@@ -80,6 +80,18 @@ class ImageFacts:
     format: str
     byte_size: int
 
+    def to_dict(self) -> dict[str, str | int]:
+        """The facts as a JSON object, field name to value (the `image` of a proof)."""
+        return {
+            "sha256": self.sha256,
+            "phash": self.phash,
+            "dhash": self.dhash,
+            "width": self.width,
+            "height": self.height,
+            "format": self.format,
+            "byte_size": self.byte_size,
+        }
+
 
 def inspect_image(
     data: bytes,

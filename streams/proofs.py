@@ -134,15 +134,7 @@ class ProofDocument:
             "tenant": self.tenant,
             "issued_at": self.issued_at,
             "source_uri": self.source_uri,
-            "image": {
-                "sha256": self.image.sha256,
-                "phash": self.image.phash,
-                "dhash": self.image.dhash,
-                "width": self.image.width,
-                "height": self.image.height,
-                "format": self.image.format,
-                "byte_size": self.image.byte_size,
-            },
+            "image": self.image.to_dict(),
         }
 
     @classmethod

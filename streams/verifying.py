@@ -155,15 +155,7 @@ class Verdict:
             "distance": self.distance,
             "dhash_distance": self.dhash_distance,
             "key_id": self.key_id,
-            "image": {
-                "sha256": self.image.sha256,
-                "phash": self.image.phash,
-                "dhash": self.image.dhash,
-                "width": self.image.width,
-                "height": self.image.height,
-                "format": self.image.format,
-                "byte_size": self.image.byte_size,
-            },
+            "image": self.image.to_dict(),
             "proof": self.document.to_dict() if self.document is not None else None,
         }
 
