@@ -19,9 +19,9 @@ from streams.errors import InputRejected, TransientError
 from streams.fetching import ImageFetcher
 from streams.imaging import inspect_image
 from streams.observing import PipelineObserver
-from streams.proofs import ProofDocument, sign_proof, storage_key
+from streams.proofs import ProofDocument, SignedProof, sign_proof, storage_key
 from streams.signing import Signer
-from streams.stores.base import ProofStore, StoreMisconfigured
+from streams.stores.base import ProofStore, StoredProof, StoreMisconfigured
 
 __all__ = [
     "MAX_ID_CHARS",
@@ -30,6 +30,7 @@ __all__ = [
     "InvalidEvent",
     "ProofPipeline",
     "UnexpectedFailure",
+    "proof_event",
 ]
 
 MAX_ID_CHARS = 256
@@ -83,6 +84,28 @@ def _check_identifier(field: str, value: str) -> None:
 def _iso(moment_ms: int) -> str:
     moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=moment_ms)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment_ms % 1000:03d}Z"
+
+
+def proof_event(document: ProofDocument, signed: SignedProof, stored: StoredProof) -> ProofCreated:
+    """The `ProofCreated` event announcing `document`, signed as `signed`, stored at `stored`."""
+    image = document.image
+    return ProofCreated(
+        proof_id=document.proof_id,
+        event_id=document.event_id,
+        tenant=document.tenant,
+        sha256=image.sha256,
+        phash=image.phash,
+        dhash=image.dhash,
+        width=image.width,
+        height=image.height,
+        format=image.format,
+        byte_size=image.byte_size,
+        key_id=signed.key_id,
+        algorithm=signed.algorithm,
+        signature=signed.signature,
+        location=ProofLocation(bucket=stored.store, key=stored.key, version_id=stored.version_id),
+        issued_at=document.issued_at,
+    )
 
 
 class ProofPipeline:
@@ -158,25 +181,7 @@ class ProofPipeline:
                     "expires-at": _iso(expires_ms),
                 },
             )
-        return ProofCreated(
-            proof_id=document.proof_id,
-            event_id=event.event_id,
-            tenant=event.tenant,
-            sha256=facts.sha256,
-            phash=facts.phash,
-            dhash=facts.dhash,
-            width=facts.width,
-            height=facts.height,
-            format=facts.format,
-            byte_size=facts.byte_size,
-            key_id=signed.key_id,
-            algorithm=signed.algorithm,
-            signature=signed.signature,
-            location=ProofLocation(
-                bucket=stored.store, key=stored.key, version_id=stored.version_id
-            ),
-            issued_at=document.issued_at,
-        )
+        return proof_event(document, signed, stored)
 
     def _image_bytes(self, event: ImageReference) -> bytes:
         # Inline bytes are bounded like fetched ones: inspect_image checks max_bytes first.

@@ -13,10 +13,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.proof_index import ProofIndex, SourcePosition
 from connectors.verify_service.api_keys import issue_api_key
-from streams.codecs.records import ProofCreated, ProofLocation
+from streams.codecs.records import ProofCreated
 from streams.devstack.samples import camera_jpeg
 from streams.devstack.worker import settings_env
 from streams.imaging import inspect_image
+from streams.pipeline import proof_event
 from streams.proofs import ProofDocument, sign_proof, storage_key
 from streams.settings import Settings
 from streams.signing import KeySet, Signer
@@ -84,23 +85,7 @@ def prove(
     stored = store.put(
         storage_key(KEY_PREFIX, document.proof_id, document.issued_at), signed.body, {}
     )
-    event = ProofCreated(
-        proof_id=document.proof_id,
-        event_id=event_id,
-        tenant=tenant,
-        sha256=facts.sha256,
-        phash=facts.phash,
-        dhash=facts.dhash,
-        width=facts.width,
-        height=facts.height,
-        format=facts.format,
-        byte_size=facts.byte_size,
-        key_id=signed.key_id,
-        algorithm=signed.algorithm,
-        signature=signed.signature,
-        location=ProofLocation(bucket=stored.store, key=stored.key, version_id=stored.version_id),
-        issued_at=document.issued_at,
-    )
+    event = proof_event(document, signed, stored)
     return document, event
 
 
