@@ -19,14 +19,14 @@ import math
 import statistics
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from streams.devstack.samples import cdn_copy, decoded, encode, halved, photo
+from streams.devstack.samples import CDN_TRANSFORMS, encode, photo
 from streams.imaging import ImageFacts, hamming_distance, inspect_image
 from streams.perceptual_index import IndexEntry, PerceptualIndex
 from streams.verifying import DHASH_THRESHOLD, PERCEPTUAL_THRESHOLD
@@ -52,9 +52,6 @@ INDEX_QUERIES = 500
 TIMING_REPEATS = 3
 LIMITS = {"max_bytes": 1 << 30, "max_pixels": 1 << 30}
 ORIGINAL_QUALITY = 90
-CDN_QUALITY = 60
-
-_APP1, _APP15, _COMMENT, _START_OF_SCAN = 0xE1, 0xEF, 0xFE, 0xDA
 
 
 @dataclass(frozen=True)
@@ -94,43 +91,6 @@ def original(seed: int, size: tuple[int, int]) -> bytes:
     )
 
 
-def strip_metadata(jpeg: bytes) -> bytes:
-    """The same JPEG without its APP1-APP15 and comment segments; the pixel data is untouched.
-
-    What `jpegtran -copy none` or `exiftool -all=` do: EXIF (APP1), ICC and XMP go, the
-    entropy-coded scan is copied byte for byte.
-    """
-    if jpeg[:2] != b"\xff\xd8":
-        raise ValueError("not a JPEG")
-    kept, position = [jpeg[:2]], 2
-    while jpeg[position] == 0xFF and jpeg[position + 1] != _START_OF_SCAN:
-        marker = jpeg[position + 1]
-        end = position + 2 + int.from_bytes(jpeg[position + 2 : position + 4], "big")
-        if not (_APP1 <= marker <= _APP15 or marker == _COMMENT):
-            kept.append(jpeg[position:end])
-        position = end
-    return b"".join([*kept, jpeg[position:]])
-
-
-def resized(jpeg: bytes) -> bytes:
-    """Resized to 50 % (Lanczos) and saved losslessly, so that only the resize shows."""
-    return encode(halved(decoded(jpeg)), "PNG")
-
-
-def recompressed(jpeg: bytes) -> bytes:
-    """Re-encoded as JPEG quality 60 at full size, metadata kept, so that only the loss shows."""
-    image = decoded(jpeg)
-    return encode(image, "JPEG", quality=CDN_QUALITY, exif=image.info["exif"])
-
-
-TRANSFORMS: dict[str, Callable[[bytes], bytes]] = {
-    "resized 50%": resized,
-    "JPEG q60": recompressed,
-    "metadata stripped": strip_metadata,
-    "all three": cdn_copy,
-}
-
-
 def facts_of(data: bytes) -> ImageFacts:
     return inspect_image(data, **LIMITS)
 
@@ -147,7 +107,7 @@ def measure(seed: int, images: int, unrelated: int) -> Corpus:
     copies = []
     for index, data in enumerate(originals[:images]):
         mine = indexed[index]
-        for name, transform in TRANSFORMS.items():
+        for name, transform in CDN_TRANSFORMS.items():
             copy = facts_of(transform(data))
             others = (f for i, f in enumerate(indexed) if i != index)
             copies.append(
@@ -194,7 +154,7 @@ def summary_table(corpus: Corpus) -> str:
             f"| {p95:g} | {max(phashes)} | {dhash_cells} |"
         )
 
-    for name in TRANSFORMS:
+    for name in CDN_TRANSFORMS:
         mine = [c for c in corpus.copies if c.transform == name]
         lines.append(
             row(f"{name} vs its original", [c.phash for c in mine], [c.dhash for c in mine])
@@ -215,7 +175,7 @@ def summary_table(corpus: Corpus) -> str:
 
 
 def histogram_table(corpus: Corpus) -> str:
-    names = list(TRANSFORMS)
+    names = list(CDN_TRANSFORMS)
     limit = max(THRESHOLDS)
     lines = [
         "| pHash distance | " + " | ".join(names) + " | unrelated pairs | unrelated, nearest |",
@@ -243,7 +203,7 @@ def histogram_table(corpus: Corpus) -> str:
 
 
 def threshold_table(corpus: Corpus) -> str:
-    names = list(TRANSFORMS)
+    names = list(CDN_TRANSFORMS)
     checked = f"dHash <= {DHASH_THRESHOLD} too"
     lines = [
         "| pHash threshold | "

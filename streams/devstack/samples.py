@@ -4,12 +4,35 @@ the copies a CDN makes of them."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-__all__ = ["camera_jpeg", "cdn_copy", "decoded", "encode", "halved", "photo"]
+__all__ = [
+    "CDN_QUALITY",
+    "CDN_TRANSFORMS",
+    "PICTURE_SIZES",
+    "camera_jpeg",
+    "camera_picture",
+    "cdn_copy",
+    "decoded",
+    "encode",
+    "halved",
+    "photo",
+    "recompressed",
+    "resized",
+    "stripped",
+]
+
+# Landscape, portrait, square and wide pictures, kept small so that hundreds hash in seconds.
+PICTURE_SIZES = ((480, 360), (360, 480), (400, 400), (576, 324), (512, 384))
+
+# The JPEG quality CDNs commonly re-encode at.
+CDN_QUALITY = 60
+
+_APP1, _APP15, _COMMENT, _START_OF_SCAN = 0xE1, 0xEF, 0xFE, 0xDA
 
 
 def photo(width: int, height: int, seed: int) -> Image.Image:
@@ -45,6 +68,12 @@ def camera_jpeg(width: int, height: int, seed: int) -> bytes:
     return encode(photo(width, height, seed), "JPEG", quality=90, exif=exif.tobytes())
 
 
+def camera_picture(seed: int) -> bytes:
+    """`camera_jpeg` of seed `seed` in one of `PICTURE_SIZES`."""
+    width, height = PICTURE_SIZES[seed % len(PICTURE_SIZES)]
+    return camera_jpeg(width, height, seed)
+
+
 def decoded(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     image.load()
@@ -57,4 +86,42 @@ def halved(image: Image.Image) -> Image.Image:
 
 def cdn_copy(data: bytes) -> bytes:
     """Resized to 50 %, re-encoded as JPEG quality 60, metadata gone: what a CDN serves."""
-    return encode(halved(decoded(data)), "JPEG", quality=60)
+    return encode(halved(decoded(data)), "JPEG", quality=CDN_QUALITY)
+
+
+def resized(data: bytes) -> bytes:
+    """Resized to 50 % (Lanczos) and saved losslessly, so that only the resize shows."""
+    return encode(halved(decoded(data)), "PNG")
+
+
+def recompressed(data: bytes) -> bytes:
+    """Re-encoded as JPEG quality 60 at full size, metadata kept, so that only the loss shows."""
+    image = decoded(data)
+    return encode(image, "JPEG", quality=CDN_QUALITY, exif=image.info.get("exif", b""))
+
+
+def stripped(jpeg: bytes) -> bytes:
+    """The same JPEG without its APP1-APP15 and comment segments; the pixel data is untouched.
+
+    What `jpegtran -copy none` or `exiftool -all=` do: EXIF (APP1), ICC and XMP go, the
+    entropy-coded scan is copied byte for byte.
+    """
+    if jpeg[:2] != b"\xff\xd8":
+        raise ValueError("not a JPEG")
+    kept, position = [jpeg[:2]], 2
+    while jpeg[position] == 0xFF and jpeg[position + 1] != _START_OF_SCAN:
+        marker = jpeg[position + 1]
+        end = position + 2 + int.from_bytes(jpeg[position + 2 : position + 4], "big")
+        if not (_APP1 <= marker <= _APP15 or marker == _COMMENT):
+            kept.append(jpeg[position:end])
+        position = end
+    return b"".join([*kept, jpeg[position:]])
+
+
+# The copies a CDN may serve of a camera JPEG, each transformation alone and all three at once.
+CDN_TRANSFORMS: dict[str, Callable[[bytes], bytes]] = {
+    "resized 50%": resized,
+    "JPEG q60": recompressed,
+    "metadata stripped": stripped,
+    "all three": cdn_copy,
+}

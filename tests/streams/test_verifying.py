@@ -9,8 +9,13 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from streams.devstack import samples
-from streams.devstack.samples import cdn_copy, decoded, encode, halved
+from streams.devstack.samples import (
+    CDN_TRANSFORMS,
+    camera_picture,
+    cdn_copy,
+    decoded,
+    stripped,
+)
 from streams.errors import ImageRejected, ImageTooLarge
 from streams.imaging import ImageFacts, hamming_distance, inspect_image
 from streams.perceptual_index import IndexEntry, PerceptualIndex
@@ -35,47 +40,8 @@ SIGNER = Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
 OUTSIDER = Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32, 64))))
 KEYSET = KeySet([SIGNER.public_key])
 
-# Landscape, portrait, square and wide pictures, kept small so that hundreds hash in seconds.
-SIZES = ((480, 360), (360, 480), (400, 400), (576, 324), (512, 384))
-
 # A picture whose CDN copy differs from it in both pHash and dHash.
 SEED_OF_A_DRIFTING_COPY = 25
-
-_APP1, _APP15, _COMMENT, _START_OF_SCAN = 0xE1, 0xEF, 0xFE, 0xDA
-
-
-def camera_jpeg(seed: int) -> bytes:
-    width, height = SIZES[seed % len(SIZES)]
-    return samples.camera_jpeg(width, height, seed)
-
-
-def resized(data: bytes) -> bytes:
-    return encode(halved(decoded(data)), "PNG")
-
-
-def recompressed(data: bytes) -> bytes:
-    image = decoded(data)
-    return encode(image, "JPEG", quality=60, exif=image.info["exif"])
-
-
-def stripped(jpeg: bytes) -> bytes:
-    """The JPEG without its APPn (n >= 1) and comment segments; the scan is copied untouched."""
-    kept, position = [jpeg[:2]], 2
-    while jpeg[position + 1] != _START_OF_SCAN:
-        marker = jpeg[position + 1]
-        end = position + 2 + int.from_bytes(jpeg[position + 2 : position + 4], "big")
-        if not (_APP1 <= marker <= _APP15 or marker == _COMMENT):
-            kept.append(jpeg[position:end])
-        position = end
-    return b"".join([*kept, jpeg[position:]])
-
-
-TRANSFORMS = {
-    "resized 50%": resized,
-    "JPEG q60": recompressed,
-    "metadata stripped": stripped,
-    "all three": cdn_copy,
-}
 
 
 def facts(data: bytes) -> ImageFacts:
@@ -151,7 +117,7 @@ def assert_one_line(verdict: Verdict) -> None:
 
 class TestVerdicts:
     def test_the_proven_bytes_themselves_are_verified_exactly(self, proofs: Proofs) -> None:
-        original = camera_jpeg(1)
+        original = camera_picture(1)
         document = proofs.prove(original, event_id="e-1")
 
         verdict = proofs.verifier().verify(original)
@@ -170,7 +136,7 @@ class TestVerdicts:
     def test_a_resized_recompressed_stripped_copy_is_verified_perceptually_with_its_distance(
         self, proofs: Proofs
     ) -> None:
-        original = camera_jpeg(2)
+        original = camera_picture(2)
         document = proofs.prove(original, event_id="e-2")
         copy = cdn_copy(original)
 
@@ -188,9 +154,9 @@ class TestVerdicts:
         assert_one_line(verdict)
 
     def test_an_unrelated_image_is_not_found(self, proofs: Proofs) -> None:
-        proofs.prove(camera_jpeg(3), event_id="e-3")
+        proofs.prove(camera_picture(3), event_id="e-3")
 
-        verdict = proofs.verifier().verify(camera_jpeg(4))
+        verdict = proofs.verifier().verify(camera_picture(4))
 
         assert verdict.outcome is VerdictOutcome.NOT_FOUND
         assert verdict.exit_code == 20
@@ -200,7 +166,7 @@ class TestVerdicts:
         assert_one_line(verdict)
 
     def test_a_tampered_proof_has_an_invalid_signature(self, proofs: Proofs) -> None:
-        original = camera_jpeg(5)
+        original = camera_picture(5)
         document = proofs.prove(original, event_id="e-5")
         proofs.tamper(document.proof_id)
 
@@ -217,7 +183,7 @@ class TestVerdicts:
     def test_a_proof_signed_by_a_key_outside_the_key_set_is_unknown_key(
         self, proofs: Proofs
     ) -> None:
-        original = camera_jpeg(6)
+        original = camera_picture(6)
         document = proofs.prove(original, event_id="e-6", signer=OUTSIDER)
 
         verdict = proofs.verifier().verify(original)
@@ -237,7 +203,7 @@ class TestVerdicts:
     def test_a_stored_proof_that_cannot_be_parsed_is_malformed(
         self, proofs: Proofs, body: bytes
     ) -> None:
-        original = camera_jpeg(7)
+        original = camera_picture(7)
         document = proofs.prove(original, event_id="e-7")
         proofs.replace_stored(document.proof_id, body)
 
@@ -267,7 +233,7 @@ class TestVerdicts:
     def test_a_copy_with_its_metadata_stripped_is_a_perceptual_match_at_distance_0(
         self, proofs: Proofs
     ) -> None:
-        original = camera_jpeg(19)
+        original = camera_picture(19)
         proofs.prove(original, event_id="e-19")
         copy = stripped(original)
 
@@ -284,8 +250,8 @@ class TestTheSignedDocumentIsTheAuthority:
     def test_an_index_entry_that_misstates_the_phash_does_not_make_a_match(
         self, proofs: Proofs
     ) -> None:
-        query = camera_jpeg(8)
-        other = proofs.prove(camera_jpeg(9), event_id="e-9")
+        query = camera_picture(8)
+        other = proofs.prove(camera_picture(9), event_id="e-9")
         proofs.index.add(
             IndexEntry(other.proof_id, "acme", phash=facts(query).phash, dhash=facts(query).dhash)
         )
@@ -297,8 +263,8 @@ class TestTheSignedDocumentIsTheAuthority:
     def test_an_exact_lookup_that_names_the_wrong_proof_does_not_make_a_match(
         self, proofs: Proofs
     ) -> None:
-        query = camera_jpeg(10)
-        other = proofs.prove(camera_jpeg(11), event_id="e-11")
+        query = camera_picture(10)
+        other = proofs.prove(camera_picture(11), event_id="e-11")
         proofs.by_sha256[(None, facts(query).sha256)] = other.proof_id
 
         verdict = proofs.verifier().verify(query)
@@ -308,7 +274,7 @@ class TestTheSignedDocumentIsTheAuthority:
     def test_a_forged_proof_does_not_hide_a_genuine_one_of_the_same_image(
         self, proofs: Proofs
     ) -> None:
-        original = camera_jpeg(12)
+        original = camera_picture(12)
         forged = proofs.prove(original, event_id="e-12a")
         genuine = proofs.prove(original, event_id="e-12b")
         proofs.tamper(forged.proof_id)
@@ -320,7 +286,7 @@ class TestTheSignedDocumentIsTheAuthority:
         assert verdict.proof_id == genuine.proof_id
 
     def test_a_proof_missing_from_the_store_counts_as_not_found(self, proofs: Proofs) -> None:
-        original = camera_jpeg(13)
+        original = camera_picture(13)
         document = proofs.prove(original, event_id="e-13")
         del proofs.keys[document.proof_id]
 
@@ -331,7 +297,7 @@ class TestTheSignedDocumentIsTheAuthority:
 
 class TestTenants:
     def test_only_the_requested_tenants_proofs_count(self, proofs: Proofs) -> None:
-        original = camera_jpeg(14)
+        original = camera_picture(14)
         document = proofs.prove(original, event_id="e-14", tenant="globex")
         verifier = proofs.verifier()
 
@@ -345,7 +311,7 @@ class TestTenants:
     def test_a_proof_of_another_tenant_found_by_a_lookup_is_not_a_match(
         self, proofs: Proofs
     ) -> None:
-        original = camera_jpeg(15)
+        original = camera_picture(15)
         document = proofs.prove(original, event_id="e-15", tenant="globex")
         proofs.by_sha256[("acme", document.image.sha256)] = document.proof_id
 
@@ -366,7 +332,7 @@ class TestTheImageVerified:
             proofs.verifier().verify(b"\xff\xd8" + bytes(MAX_BYTES))
 
     def test_a_smaller_threshold_turns_a_perceptual_match_away(self, proofs: Proofs) -> None:
-        original = camera_jpeg(SEED_OF_A_DRIFTING_COPY)
+        original = camera_picture(SEED_OF_A_DRIFTING_COPY)
         proofs.prove(original, event_id="e-16")
         copy = cdn_copy(original)
         verifier = proofs.verifier()
@@ -384,7 +350,7 @@ class TestTheImageVerified:
 
 class TestCandidates:
     def test_at_most_max_candidates_proofs_are_fetched_for_one_image(self, proofs: Proofs) -> None:
-        original = camera_jpeg(17)
+        original = camera_picture(17)
         for number in range(MAX_CANDIDATES + 4):
             proofs.tamper(proofs.prove(original, event_id=f"e-17-{number}").proof_id)
         fetched: list[str] = []
@@ -409,7 +375,7 @@ class TestCandidates:
         assert len(fetched) == len(set(fetched)) == MAX_CANDIDATES
 
     def test_an_exact_match_does_not_search_the_index(self, proofs: Proofs) -> None:
-        original = camera_jpeg(18)
+        original = camera_picture(18)
         document = proofs.prove(original, event_id="e-18")
         proofs.index = PerceptualIndex(UnreadableBuckets())
 
@@ -426,25 +392,25 @@ class UnreadableBuckets(dict[str, list[str]]):
 def test_cdn_copies_of_a_hundred_images_are_verified_and_a_hundred_strangers_are_not(
     proofs: Proofs,
 ) -> None:
-    originals = {seed: camera_jpeg(seed) for seed in range(1000, 1100)}
+    originals = {seed: camera_picture(seed) for seed in range(1000, 1100)}
     proof_ids = {
         seed: proofs.prove(data, event_id=f"e-{seed}").proof_id for seed, data in originals.items()
     }
     verifier = proofs.verifier()
 
-    recalled: dict[str, int] = dict.fromkeys(TRANSFORMS, 0)
+    recalled: dict[str, int] = dict.fromkeys(CDN_TRANSFORMS, 0)
     for seed, data in originals.items():
-        for name, transform in TRANSFORMS.items():
+        for name, transform in CDN_TRANSFORMS.items():
             verdict = verifier.verify(transform(data))
             if verdict.outcome is VerdictOutcome.VERIFIED_PERCEPTUAL and (
                 verdict.proof_id == proof_ids[seed]
             ):
                 recalled[name] += 1
     false_positives = [
-        seed for seed in range(2000, 2100) if verifier.verify(camera_jpeg(seed)).verified
+        seed for seed in range(2000, 2100) if verifier.verify(camera_picture(seed)).verified
     ]
 
-    copies = len(originals) * len(TRANSFORMS)
+    copies = len(originals) * len(CDN_TRANSFORMS)
     recall = sum(recalled.values()) / copies
     per_transform = ", ".join(
         f"{name} {count / len(originals):.2f}" for name, count in recalled.items()
