@@ -2,9 +2,13 @@
 
 Reported, as Sentry events, once `init_error_reporting` was given a DSN:
 
-- every dead-lettered input (`SentryObserver.dead_lettered`): its exception with the traceback,
+- dead-lettered inputs (`SentryObserver.dead_lettered`): the exception with the traceback,
   tagged `event_id` and `tenant` (when the record decoded), `stage`, `agent`, `error_class`, with
-  the source topic, partition, offset and attempts as the `kafka` context;
+  the source topic, partition, offset and attempts as the `kafka` context. At most
+  `DEAD_LETTER_REPORTS_PER_MINUTE` per error class and agent: a flood of bad input must not
+  flood Sentry (or drop the SDK's queue of real errors). The dead-letter topic and the
+  `credlink_dead_letters_total` metric keep every one; the next report of a class says how
+  many of it were not reported (`kafka.unreported_since_last_report`);
 - every agent crash, i.e. an exception escaping a Faust agent: Faust (mode's `Service.crash`)
   logs it as "Crashed reason=..." with `logger.exception` on `faust.agents.actor`, which the
   logging integration turns into an event with the traceback;
@@ -28,7 +32,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Any, cast
@@ -46,6 +51,7 @@ from streams.observing import PipelineObserver
 from streams.settings import Settings
 
 __all__ = [
+    "DEAD_LETTER_REPORTS_PER_MINUTE",
     "MIN_SECRET_CHARS",
     "REDACTED",
     "RELEASE",
@@ -61,6 +67,7 @@ log = logging.getLogger(__name__)
 RELEASE = f"credlink-streams@{__version__}"
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 6
+DEAD_LETTER_REPORTS_PER_MINUTE = 10
 
 _REDACTED_BYTES = "[redacted bytes]"
 _REDACTED_BINARY = "[redacted binary]"
@@ -140,14 +147,41 @@ def scrub_event(event: Event, secrets: Iterable[str]) -> Event:
 
 
 class SentryObserver(PipelineObserver):
-    """Reports the dead letters of one agent as Sentry events and its retries as breadcrumbs."""
+    """Reports the dead letters of one agent as Sentry events (a bounded number per error class
+    and minute) and its retries as breadcrumbs."""
 
-    def __init__(self, agent: str = "prove") -> None:
+    def __init__(
+        self,
+        agent: str = "prove",
+        *,
+        reports_per_minute: int = DEAD_LETTER_REPORTS_PER_MINUTE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._agent = agent
+        self._budget = reports_per_minute
+        self._clock = clock
+        # error class -> (start of its current minute, reports in it, unreported since last)
+        self._windows: dict[str, tuple[float, int, int]] = {}
+
+    def _unreported_before(self, error_class: str) -> int | None:
+        """How many of `error_class` went unreported before this one, or None if this one
+        is over the budget of its minute (and goes unreported itself)."""
+        now = self._clock()
+        start, reports, unreported = self._windows.get(error_class, (now, 0, 0))
+        if now - start >= 60.0:
+            start, reports = now, 0
+        if reports >= self._budget:
+            self._windows[error_class] = (start, reports, unreported + 1)
+            return None
+        self._windows[error_class] = (start, reports + 1, 0)
+        return unreported
 
     def dead_lettered(
         self, failure: ProcessingFailed, error: BaseException, event: ImageReference | None
     ) -> None:
+        unreported = self._unreported_before(failure.error_class)
+        if unreported is None:
+            return
         tags = {
             "agent": self._agent,
             "stage": failure.stage,
@@ -161,6 +195,8 @@ class SentryObserver(PipelineObserver):
             "offset": failure.source_offset,
             "attempts": failure.attempts,
         }
+        if unreported:
+            kafka["unreported_since_last_report"] = unreported
         try:
             sentry_sdk.capture_exception(
                 error,

@@ -326,3 +326,50 @@ def test_an_exception_escaping_an_agent_is_reported_tagged_with_the_agent(
     assert S3_SECRET not in text
     for form in leaked_image_forms(IMAGE):
         assert form not in text
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_flood_of_one_error_class_is_reported_a_bounded_number_of_times_a_minute(
+    reported: Reported,
+) -> None:
+    clock = Clock()
+    observer = SentryObserver(reports_per_minute=3, clock=clock)
+    for _ in range(10):
+        rejected = raised(UriNotAllowed("file:///etc/passwd"))
+        observer.dead_lettered(failure_of(rejected, EVENT, b""), rejected, EVENT)
+        clock.now += 1
+    undecodable = raised(DecodeFailed("not an Avro single-object message"))
+    observer.dead_lettered(failure_of(undecodable, None, b"\x00"), undecodable, None)
+
+    classes = [event["tags"]["error_class"] for event in reported]
+    assert classes == ["UriNotAllowed"] * 3 + ["DecodeFailed"]
+    assert all("unreported_since_last_report" not in e["contexts"]["kafka"] for e in reported)
+
+
+def test_the_next_minute_reports_again_and_says_how_many_went_unreported(
+    reported: Reported,
+) -> None:
+    clock = Clock()
+    observer = SentryObserver(reports_per_minute=2, clock=clock)
+
+    def dead_letter() -> None:
+        # A new exception each time: the SDK drops an exception object it has sent before.
+        error = raised(UriNotAllowed("file:///etc/passwd"))
+        observer.dead_lettered(failure_of(error, EVENT, b""), error, EVENT)
+
+    for _ in range(7):
+        dead_letter()
+    clock.now += 60
+    dead_letter()
+    dead_letter()
+
+    assert len(reported) == 4
+    assert reported[2]["contexts"]["kafka"]["unreported_since_last_report"] == 5
+    assert "unreported_since_last_report" not in reported[3]["contexts"]["kafka"]
