@@ -11,7 +11,7 @@ import faust
 
 from streams.agents import Codecs, register_agents
 from streams.error_reporting import RELEASE, SentryObserver, init_error_reporting, settings_secrets
-from streams.kafka_clients import faust_broker_url
+from streams.kafka_clients import faust_broker_credentials, faust_broker_url
 from streams.lag import LagProbe
 from streams.metrics import PipelineMetrics, TableMetrics, WorkerMetrics, new_registry
 from streams.observing import CompositeObserver, PipelineObserver
@@ -30,6 +30,7 @@ def create_app(settings: Settings) -> faust.App:
     app = faust.App(
         settings.app_id,
         broker=faust_broker_url(settings),
+        broker_credentials=faust_broker_credentials(settings),
         store="memory://",
         autodiscover=False,
         topic_partitions=settings.topic_partitions,

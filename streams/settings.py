@@ -10,12 +10,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
 
 _DAY_MS = 24 * 60 * 60 * 1000
+
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 
 
 class Settings(BaseSettings):
@@ -27,11 +30,43 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
+        # A validation error would otherwise quote the input, passwords and keys included.
+        hide_input_in_errors=True,
     )
 
     # Kafka
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", description="Comma-separated `host:port` list of Kafka brokers."
+    )
+    kafka_security_protocol: KafkaSecurityProtocol = Field(
+        "PLAINTEXT",
+        description="How every Kafka client connects: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` "
+        "or `SASL_SSL`.",
+    )
+    kafka_sasl_mechanism: KafkaSaslMechanism = Field(
+        "SCRAM-SHA-512",
+        description="SASL mechanism of the `SASL_*` protocols: `SCRAM-SHA-512`, "
+        "`SCRAM-SHA-256` or `PLAIN`.",
+    )
+    kafka_sasl_username: str | None = Field(
+        None, description="SASL user name; required by the `SASL_*` protocols."
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        None, description="SASL password; required by the `SASL_*` protocols."
+    )
+    kafka_ssl_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA certificates that sign the brokers' certificates; "
+        "unset = the system's trust store.",
+    )
+    kafka_ssl_cert_file: Path | None = Field(
+        None, description="PEM file of the client certificate (mutual TLS); needs the key file."
+    )
+    kafka_ssl_key_file: Path | None = Field(
+        None, description="PEM file of the client certificate's private key (mutual TLS)."
+    )
+    kafka_ssl_key_password: SecretStr | None = Field(
+        None, description="Password of an encrypted client key file."
     )
     app_id: str = Field(
         "credlink", description="Faust application id: consumer group and changelog topic prefix."
@@ -218,6 +253,38 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(Path(item.strip()) for item in value.split(",") if item.strip())
         return value
+
+    @model_validator(mode="after")
+    def _kafka_security_is_complete(self) -> Settings:
+        protocol = self.kafka_security_protocol
+        prefix = "CREDLINK_KAFKA_"
+        if protocol.startswith("SASL_"):
+            if not self.kafka_sasl_username or self.kafka_sasl_password is None:
+                raise ValueError(
+                    f"{prefix}SECURITY_PROTOCOL={protocol} needs {prefix}SASL_USERNAME and "
+                    f"{prefix}SASL_PASSWORD"
+                )
+        elif self.kafka_sasl_username is not None or self.kafka_sasl_password is not None:
+            raise ValueError(
+                f"{prefix}SASL_USERNAME/{prefix}SASL_PASSWORD are set but "
+                f"{prefix}SECURITY_PROTOCOL={protocol} does not use SASL"
+            )
+        tls_files = (self.kafka_ssl_ca_file, self.kafka_ssl_cert_file, self.kafka_ssl_key_file)
+        if not protocol.endswith("SSL") and (
+            any(path is not None for path in tls_files) or self.kafka_ssl_key_password is not None
+        ):
+            raise ValueError(
+                f"{prefix}SSL_* files are set but {prefix}SECURITY_PROTOCOL={protocol} "
+                "does not use TLS (use SSL or SASL_SSL)"
+            )
+        if (self.kafka_ssl_cert_file is None) != (self.kafka_ssl_key_file is None):
+            raise ValueError(
+                f"{prefix}SSL_CERT_FILE and {prefix}SSL_KEY_FILE go together: "
+                "a client certificate needs its key"
+            )
+        if self.kafka_ssl_key_password is not None and self.kafka_ssl_key_file is None:
+            raise ValueError(f"{prefix}SSL_KEY_PASSWORD is set without {prefix}SSL_KEY_FILE")
+        return self
 
     def topic(self, name: str) -> str:
         """The full name of pipeline topic `name` (e.g. `images.submitted`)."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from streams.cli.output import console, fails_cleanly
 from streams.devstack.stack import LocalStack
+from streams.kafka_clients import write_java_client_properties
 from streams.settings import get_settings
 
 app = typer.Typer(help="Run the local stack: a Kafka broker, an S3 endpoint and the topics.")
@@ -67,3 +69,17 @@ def status() -> None:
         console.print(service.describe())
     if not all(service.state == "running" and service.responding for service in statuses):
         raise typer.Exit(code=1)
+
+
+@app.command("kafka-properties")
+@fails_cleanly
+def kafka_properties(
+    path: Annotated[Path, typer.Argument(help="The properties file to write (mode 0600).")],
+) -> None:
+    """Write the CREDLINK_KAFKA_* security settings as a client properties file for Kafka's
+    own tools (`deploy/local/bin/kafka-*`)."""
+    write_java_client_properties(get_settings(), path)
+    console.print(
+        f"wrote {path} (mode 0600, it holds credentials); pass it as --command-config, "
+        "--producer.config or --consumer.config"
+    )

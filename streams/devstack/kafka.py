@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
+from pydantic import SecretStr
 
 from streams.devstack.java import require_java
 from streams.devstack.processes import PidFile, require_free_port, spawn, stop_pid
@@ -25,6 +26,7 @@ __all__ = [
     "DEPLOY_LOCAL",
     "KAFKA_MAIN",
     "LocalKafka",
+    "SecuredListeners",
     "StartReport",
     "cluster_id",
     "fetch_kafka",
@@ -72,14 +74,54 @@ def cluster_id() -> str:
 
 
 @dataclass(frozen=True)
+class SecuredListeners:
+    """Client listeners with TLS beside the plaintext one: `SASL_SSL` authenticating SCRAM-SHA-512
+    users, and `SSL` requiring a client certificate signed by a CA of `truststore_file`."""
+
+    sasl_ssl_port: int
+    ssl_port: int
+    keystore_file: Path  # PEM: the broker's PKCS#8 private key, then its certificate chain
+    truststore_file: Path  # PEM: the CA certificates trusted for client certificates
+    scram_users: tuple[tuple[str, SecretStr], ...] = ()
+
+    def properties(self) -> dict[str, str]:
+        """The broker properties of these listeners (the listener list itself aside)."""
+        scram_module = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        return {
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(self.keystore_file.resolve()),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(self.truststore_file.resolve()),
+            "listener.name.ssl.ssl.client.auth": "required",
+            "listener.name.sasl_ssl.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": scram_module,
+        }
+
+    def listeners(self, host: str) -> list[str]:
+        return [f"SASL_SSL://{host}:{self.sasl_ssl_port}", f"SSL://{host}:{self.ssl_port}"]
+
+    def format_arguments(self) -> list[str]:
+        """`kafka-storage format` arguments creating the SCRAM users in the new cluster."""
+        return [
+            argument
+            for name, password in self.scram_users
+            for argument in (
+                "--add-scram",
+                f"SCRAM-SHA-512=[name={name},password={password.get_secret_value()}]",
+            )
+        ]
+
+
+@dataclass(frozen=True)
 class LocalKafka:
-    """The local broker whose state lives under `home`."""
+    """The local broker whose state lives under `home`; `secured` adds TLS client listeners."""
 
     home: Path
     port: int
     controller_port: int
     cache_dir: Path
     host: str = "127.0.0.1"
+    secured: SecuredListeners | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -113,6 +155,9 @@ class LocalKafka:
         java = require_java()
         require_free_port(self.host, self.port, "CREDLINK_DEV_KAFKA_PORT")
         require_free_port(self.host, self.controller_port, "CREDLINK_DEV_CONTROLLER_PORT")
+        if self.secured is not None:
+            for port in (self.secured.sasl_ssl_port, self.secured.ssl_port):
+                require_free_port(self.host, port, "the secured listeners' ports")
         libs = fetch_kafka(self.cache_dir)
         self._write_config()
         self._format_storage(java, libs)
@@ -150,18 +195,21 @@ class LocalKafka:
 
     def _write_config(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        listeners = (
-            f"PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}"
-        )
+        client_listeners = [f"PLAINTEXT://{self.host}:{self.port}"]
+        protocol_map = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+        if self.secured is not None:
+            client_listeners += self.secured.listeners(self.host)
+            protocol_map += ",SASL_SSL:SASL_SSL,SSL:SSL"
+        advertised = ",".join(client_listeners)
         properties = {
             "process.roles": "broker,controller",
             "node.id": str(_NODE_ID),
             "controller.quorum.voters": f"{_NODE_ID}@{self.host}:{self.controller_port}",
-            "listeners": listeners,
-            "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
+            "listeners": f"{advertised},CONTROLLER://{self.host}:{self.controller_port}",
+            "advertised.listeners": advertised,
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "listener.security.protocol.map": protocol_map,
             "log.dirs": str(self.data_dir.resolve()),
             "auto.create.topics.enable": "false",
             "num.partitions": "1",
@@ -172,6 +220,7 @@ class LocalKafka:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
+            **(self.secured.properties() if self.secured is not None else {}),
         }
         text = "".join(f"{key}={value}\n" for key, value in properties.items())
         self.config_path.write_text(text)
@@ -199,6 +248,7 @@ class LocalKafka:
                 cluster_id(),
                 "--config",
                 str(self.config_path),
+                *(self.secured.format_arguments() if self.secured is not None else []),
             ],
             capture_output=True,
             text=True,
