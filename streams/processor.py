@@ -85,16 +85,18 @@ class EventProcessor:
                     self._executor, self._pipeline.prove, event
                 )
             except InputRejected as error:
+                failure = dead_letter(
+                    source, error, attempts=attempts, failed_at_ms=self._clock_ms(), event=event
+                )
+                # The dead letter's reason, not the error's text: the log is not scrubbed, and
+                # the text of an unexpected error is reported (scrubbed) to Sentry instead.
                 log.warning(
                     "dead-lettering %s[%d]@%d: %s: %s",
                     source.topic,
                     source.partition,
                     source.offset,
-                    type(error).__name__,
-                    error,
-                )
-                failure = dead_letter(
-                    source, error, attempts=attempts, failed_at_ms=self._clock_ms(), event=event
+                    failure.error_class,
+                    failure.message,
                 )
                 self._observer.dead_lettered(failure, error, event)
                 return Outcome(key=source.key, failure=failure)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
+import time
 import warnings
+import zlib
 from typing import Any
 
 import numpy as np
@@ -13,13 +16,39 @@ from PIL import Image, ImageDraw
 
 from streams.errors import ImageRejected, ImageTooLarge, InputRejected
 from streams.imaging import ImageFacts, hamming_distance, inspect_image
-from tests.images import encode, gif_declaring, photo, png_declaring
+from tests.images import (
+    encode,
+    gif_declaring,
+    photo,
+    png_declaring,
+    tiff_declaring,
+    webp_declaring,
+)
 
 LIMITS = {"max_bytes": 64 * 1024 * 1024, "max_pixels": 40_000_000}
 
 # Bits out of 64 within which two hashes are taken to show the same picture. Copies in these
 # tests stay within 2; unrelated pictures differ by 20 or more (docs/hashing.md).
 SAME_PICTURE = 8
+
+
+def png16(samples: np.ndarray[Any, np.dtype[np.uint16]], colour_type: int) -> bytes:
+    """A PNG of 16-bit `samples` (height x width x channels), which Pillow cannot write."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    height, width = samples.shape[:2]
+    rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in samples)
+    header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def inspect(data: bytes, **overrides: Any) -> ImageFacts:
@@ -104,6 +133,29 @@ def test_multi_frame_image_is_hashed_by_its_first_frame(image_format: str) -> No
     assert min(distances(facts, inspect(encode(second, image_format, **lossless)))) > SAME_PICTURE
 
 
+def test_only_the_first_frame_is_decoded_so_a_huge_later_page_is_not_refused() -> None:
+    first = photo(64, 48, seed=2)
+    pages = encode(first, "TIFF", save_all=True, append_images=[Image.new("L", (3000, 3000))])
+
+    facts = inspect(pages, max_pixels=1_000_000)
+
+    assert (facts.width, facts.height) == (64, 48)
+    assert distances(facts, inspect(encode(first, "TIFF"))) == (0, 0)
+
+
+def test_an_animation_of_many_frames_costs_one_frame() -> None:
+    first = photo(64, 64, seed=2)
+    frames = [Image.new("P", (64, 64), shade) for shade in range(250)]
+    animation = encode(first, "GIF", save_all=True, append_images=frames)
+
+    started = time.perf_counter()
+    facts = inspect(animation)
+    elapsed = time.perf_counter() - started
+
+    assert distances(facts, inspect(encode(first, "GIF"))) == (0, 0)
+    assert elapsed < 0.5
+
+
 @pytest.mark.parametrize("image_format", ["JPEG", "TIFF"])
 def test_cmyk_image_hashes_like_its_rgb_original(
     original: Image.Image, original_facts: ImageFacts, image_format: str
@@ -124,6 +176,22 @@ def test_sixteen_bit_grayscale_is_scaled_to_eight_bits_not_clipped(
     facts = inspect(encode(wide, image_format))
 
     assert distances(facts, inspect(encode(gray, "PNG"))) == (0, 0)
+
+
+@pytest.mark.parametrize(("colour_type", "mode"), [(2, "RGB"), (6, "RGBA"), (4, "LA")])
+def test_sixteen_bit_colour_png_is_hashed_by_the_high_byte_of_each_sample(
+    original: Image.Image, colour_type: int, mode: str
+) -> None:
+    eight = np.asarray(original.convert(mode)).astype(np.uint16)
+    if mode != "RGB":
+        eight[..., -1] = np.where(np.arange(eight.shape[1]) < eight.shape[1] // 2, 255, 90)
+    sixteen = eight * 256 + 0x5A  # a low byte that a high-byte reading ignores
+
+    facts = inspect(png16(sixteen, colour_type))
+
+    assert (facts.width, facts.height, facts.format) == (640, 480, "PNG")
+    high_byte = Image.fromarray(eight.astype(np.uint8), mode)
+    assert distances(facts, inspect(encode(high_byte, "PNG"))) == (0, 0)
 
 
 def test_palette_image_hashes_like_its_rgb_original(
@@ -213,6 +281,14 @@ def test_bytes_over_the_limit_are_refused_before_parsing() -> None:
         inspect(b"\xff" * 101, max_bytes=100)
 
 
+def test_small_file_of_a_real_image_over_the_pixel_limit_is_refused() -> None:
+    flat = encode(Image.new("L", (2000, 2000), 128), "PNG")
+    assert len(flat) < 20_000
+
+    with pytest.raises(ImageTooLarge, match="2000x2000"):
+        inspect(flat, max_pixels=1_000_000)
+
+
 def test_declared_dimensions_over_the_pixel_limit_are_refused_before_decoding() -> None:
     # The pixel data is a stub: decoding would fail as truncated, not as too large.
     with pytest.raises(ImageTooLarge, match="5000x5000"):
@@ -220,7 +296,14 @@ def test_declared_dimensions_over_the_pixel_limit_are_refused_before_decoding() 
 
 
 @pytest.mark.parametrize(
-    "bomb", [png_declaring(100_000, 100_000), gif_declaring(65_535, 65_535)], ids=["png", "gif"]
+    "bomb",
+    [
+        png_declaring(100_000, 100_000),
+        gif_declaring(65_535, 65_535),
+        webp_declaring(100_000, 100_000),
+        tiff_declaring(100_000, 100_000),
+    ],
+    ids=["png", "gif", "webp", "tiff"],
 )
 def test_header_declaring_enormous_dimensions_is_a_decompression_bomb(bomb: bytes) -> None:
     assert len(bomb) < 100
