@@ -17,6 +17,7 @@ from moto import mock_aws
 from streams.errors import FetchFailed, ImageTooLarge, InputRejected, UriNotAllowed
 from streams.fetching import MAX_REDIRECTS, MAX_URI_LENGTH, FetchPolicy, ImageFetcher
 from streams.stores.s3 import make_s3_client
+from tests.streams.http_fakes import Handler, Recorder, redirects_to
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -33,23 +34,6 @@ POLICY = FetchPolicy(
     attempts=3,
     backoff_base_seconds=0.5,
 )
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-class Recorder:
-    """An HTTP handler's requests and the fetcher's sleeps, for assertions."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.sleeps: list[float] = []
-
-    def transport(self, handler: Handler) -> httpx.MockTransport:
-        def record(request: httpx.Request) -> httpx.Response:
-            self.requests.append(request)
-            return handler(request)
-
-        return httpx.MockTransport(record)
 
 
 @pytest.fixture
@@ -88,10 +72,6 @@ def image_response(_: httpx.Request) -> httpx.Response:
 
 def fails_with(status: int) -> Handler:
     return lambda _: httpx.Response(status)
-
-
-def redirects_to(location: str) -> Handler:
-    return lambda _: httpx.Response(302, headers={"location": location})
 
 
 # --- refused before any request -------------------------------------------------------------

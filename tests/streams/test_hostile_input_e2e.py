@@ -36,7 +36,7 @@ from tests.images import encode, gif_declaring, photo, png_declaring, tiff_decla
 from tests.kafka_io import produce
 from tests.pipeline_scenarios import IMAGES_BUCKET, Scenario, new_scenario, running_worker
 from tests.streams.codecs.samples import PROOF_CREATED
-from tests.streams.test_hostile_input import HOSTILE_URIS, hostile_uri
+from tests.streams.hostile_uris import HOSTILE_URIS, hostile_uri
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

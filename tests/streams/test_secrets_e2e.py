@@ -40,7 +40,7 @@ from tests.images import png_declaring
 from tests.kafka_io import produce
 from tests.pipeline_scenarios import IMAGES_BUCKET, Scenario, running_worker, scenario_settings
 from tests.postgres_server import postgres_server
-from tests.streams.test_error_reporting_e2e import SentryStandIn
+from tests.sentry_stand_in import SentryStandIn
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
