@@ -24,8 +24,9 @@ HISTORY_DIR = "history"
 
 
 def default_schema_dir() -> Path:
-    """The repository's `schemas/` directory."""
-    return Path(streams.__file__).resolve().parent.parent / "schemas"
+    """The schemas the package carries: in a source tree, the repository's `schemas/`."""
+    # `streams/schemas` links to the top-level `schemas/`; a built wheel holds a copy.
+    return (Path(streams.__file__).parent / "schemas").resolve()
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class SchemaSet:
 
     @classmethod
     def load(cls, directory: Path | None = None) -> SchemaSet:
-        """Load `*.avsc` from `directory` (default: the repository's `schemas/`) and its history."""
+        """Load `*.avsc` from `directory` (default: `default_schema_dir()`) and its history."""
         root = directory if directory is not None else default_schema_dir()
         current = [NamedSchema.from_file(path) for path in sorted(root.glob("*.avsc"))]
         if not current:
