@@ -12,6 +12,7 @@ import faust
 from streams.agents import Codecs, register_agents
 from streams.error_reporting import RELEASE, SentryObserver, init_error_reporting, settings_secrets
 from streams.kafka_clients import faust_broker_credentials, faust_broker_url
+from streams.kafka_transport import Transport
 from streams.lag import LagProbe
 from streams.metrics import PipelineMetrics, TableMetrics, WorkerMetrics, new_registry
 from streams.observing import CompositeObserver, PipelineObserver
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> faust.App:
         web_host=settings.worker_web_host,
         web_port=settings.worker_web_port,
     )
+    app.transport = Transport(app.conf.broker_consumer, app)
     registry = new_registry()
     metrics = WorkerMetrics(registry)
     observers: list[PipelineObserver] = [PipelineMetrics(metrics, "prove")]

@@ -171,9 +171,14 @@ class WorkerMetrics:
                 if not (status == 404 and code in _EXPECTED_MISSES):
                     self.s3_errors.labels(model.name, code[:64]).inc()
 
-        def failed(context: dict[str, Any], model: Any, exception: Exception, **_: object) -> None:
+        # botocore passes no operation model with this event: the operation is the last part of
+        # the event's name (`after-call-error.s3.PutObject`).
+        def failed(
+            context: dict[str, Any], exception: Exception, event_name: str, **_: object
+        ) -> None:
             started.pop(id(context), None)
-            self.s3_errors.labels(model.name, type(exception).__name__).inc()
+            operation = event_name.rsplit(".", 1)[-1]
+            self.s3_errors.labels(operation, type(exception).__name__).inc()
 
         events = client.meta.events
         events.register("before-parameter-build.s3", before)

@@ -13,43 +13,16 @@ from pathlib import Path
 import pytest
 
 from connectors.proofs import read_dead_letters, read_proofs
-from connectors.reader import Record, read_topic
-from streams.codecs import codec_for
-from streams.codecs.records import ProofCreated
 from streams.devstack.stack import LocalStack
 from streams.devstack.worker import WorkerProcess
-from streams.settings import Settings
-from streams.topics import PROOFS_CREATED, SUBMITTED, tenant_repartition_topic
+from streams.topics import SUBMITTED, tenant_repartition_topic
 from tests.kafka_io import produce, wait_until_consumed
-from tests.pipeline_scenarios import (
-    new_scenario,
-    tenant_counts,
-)
+from tests.pipeline_scenarios import new_scenario, tenant_counts
+from tests.streams.faults import proofs_until_every_event_is_proved
 
 pytestmark = pytest.mark.integration
 
 VALID = 90
-
-
-def _proofs_until_every_event_is_proved(
-    settings: Settings, event_ids: set[str], timeout: float = 240.0
-) -> list[ProofCreated]:
-    """Every proof event on the topic, read until each of `event_ids` has one (or `timeout`)."""
-    codec = codec_for(ProofCreated.SCHEMA, topic=settings.topic(PROOFS_CREATED))
-    decoded: dict[tuple[int, int], ProofCreated] = {}
-
-    def proved_all(records: list[Record]) -> bool:
-        for record in records[len(decoded) :]:
-            decoded[(record.partition, record.offset)] = ProofCreated.from_avro(
-                codec.decode(record.value or b"")
-            )
-        return {proof.event_id for proof in decoded.values()} >= event_ids
-
-    records = read_topic(
-        settings, settings.topic(PROOFS_CREATED), until=proved_all, timeout=timeout
-    )
-    proved_all(records)
-    return list(decoded.values())
 
 
 @pytest.mark.timeout(600)
@@ -77,30 +50,19 @@ def test_every_input_ends_as_a_proof_or_dead_letter_after_a_restart(
             worker.stop()
         stopped_at = len(read_proofs(settings, count=len(scenario.events) * 2, timeout=5))
         worker.start()
-        proofs = _proofs_until_every_event_is_proved(settings, set(scenario.valid_ids), 120)
-        # A worker restarted right after a SIGKILL has been seen to stop consuming its input
-        # after a few events while reporting ready (an open bug, noted on the issue). An
-        # orchestrator's liveness check would restart it; this does the same, and says so.
-        extra_restarts = 0
-        while {p.event_id for p in proofs} != set(scenario.valid_ids) and extra_restarts < 2:
-            extra_restarts += 1
-            worker.stop()
-            worker.start()
-            proofs = _proofs_until_every_event_is_proved(settings, set(scenario.valid_ids), 90)
+        published = proofs_until_every_event_is_proved(settings, set(scenario.valid_ids), 120)
         failures = read_dead_letters(settings, count=len(scenario.bad), timeout=60)
         wait_until_consumed(settings, settings.app_id, tenant_repartition_topic(settings))
     finally:
         worker.stop()
 
+    proofs = [item.proof for item in published]
     assert 20 <= stopped_at < VALID, "the stop did not land mid-stream"
     assert {proof.event_id for proof in proofs} == set(scenario.valid_ids), worker.log_tail()
     assert {f.original_key.decode() for f in failures if f.original_key} == set(scenario.bad)
     copies = Counter(proof.proof_id for proof in proofs)
     duplicates = sum(count - 1 for count in copies.values())
-    print(
-        f"{stop_signal.name}: {len(proofs)} proof events, {duplicates} duplicates, "
-        f"{extra_restarts} extra restarts for a stalled worker"
-    )
+    print(f"{stop_signal.name}: {len(proofs)} proof events, {duplicates} duplicates")
     by_id = {proof.proof_id: proof for proof in proofs}
     assert all(proof == by_id[proof.proof_id] for proof in proofs)  # duplicates are identical
 

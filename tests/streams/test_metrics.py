@@ -6,6 +6,8 @@ import io
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from prometheus_client import CollectorRegistry
 
@@ -175,6 +177,37 @@ def test_s3_requests_are_timed_and_their_errors_counted(registry: CollectorRegis
     assert value(registry, "credlink_s3_errors_total", operation="GetObject", error="SlowDown") == 1
     assert (
         value(registry, "credlink_s3_errors_total", operation="PutObject", error="SlowDown") is None
+    )
+
+
+def test_an_s3_request_that_never_reached_the_endpoint_fails_with_its_own_error(
+    registry: CollectorRegistry,
+) -> None:
+    metrics = WorkerMetrics(registry)
+    client = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    metrics.instrument_s3(client)
+
+    def refuse(**_: object) -> None:
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+
+    client.meta.events.register("before-send.s3", refuse)
+    with pytest.raises(EndpointConnectionError):
+        client.put_object(Bucket="b", Key="k", Body=io.BytesIO(b"x"))
+
+    assert (
+        value(
+            registry,
+            "credlink_s3_errors_total",
+            operation="PutObject",
+            error="EndpointConnectionError",
+        )
+        == 1
     )
 
 
