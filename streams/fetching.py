@@ -2,9 +2,12 @@
 
 Three schemes are served: `s3://` for allow-listed buckets, `file://` below configured roots and
 `https://` to allow-listed hosts. Any other URI is refused with `UriNotAllowed`. Transient failures
-are retried with exponential backoff; a permanent failure, or the last failed attempt, raises
-`FetchFailed`. Error messages are safe for a dead-letter record: URIs in them lose userinfo,
-query string and fragment.
+are retried with exponential backoff; a permanent failure raises `FetchFailed`, and so does the
+last failed attempt at an https host. The last failed attempt at S3 raises `TransientError`
+instead: the allow-listed buckets are the platform's own storage, so S3 being unreachable,
+throttling or failing with 5xx is an outage to wait out (the event is retried until S3
+answers), not a fault of the event. Error messages are safe for a dead-letter record: URIs in
+them lose userinfo, query string and fragment.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
-from streams.errors import FetchFailed, ImageTooLarge, UriNotAllowed
+from streams.errors import FetchFailed, ImageTooLarge, TransientError, UriNotAllowed
 from streams.stores.s3 import describe_s3_error, is_transient_s3_error
 
 if TYPE_CHECKING:
@@ -71,6 +74,10 @@ class FetchPolicy:
 
 class _RetryableFetchError(Exception):
     """One attempt failed in a way another attempt may not; the message is safe to show."""
+
+
+class _SourceUnavailable(_RetryableFetchError):
+    """One attempt failed because the image store itself is unavailable, not the image."""
 
 
 def _safe_uri(uri: str) -> str:
@@ -160,7 +167,8 @@ class ImageFetcher:
         """The bytes `uri` names, at most `policy.max_bytes` of them.
 
         Raises `UriNotAllowed` for a URI outside the policy, `ImageTooLarge` for an oversize
-        image and `FetchFailed` when fetching failed permanently or on every attempt.
+        image, `FetchFailed` when fetching failed permanently or on every attempt, and
+        `TransientError` when S3 was unavailable on every attempt.
         """
         read = self._reader_for(uri)
         attempt = 1
@@ -170,6 +178,10 @@ class ImageFetcher:
             except _RetryableFetchError as exc:
                 if attempt >= self._policy.attempts:
                     attempts = f"{attempt} attempt" + ("s" if attempt > 1 else "")
+                    if isinstance(exc, _SourceUnavailable):
+                        raise TransientError(
+                            f"image store unavailable on {attempts} (last: {exc}): {_safe_uri(uri)}"
+                        ) from exc
                     raise FetchFailed(
                         f"gave up after {attempts} (last: {exc}): {_safe_uri(uri)}"
                     ) from exc
@@ -279,7 +291,7 @@ class ImageFetcher:
                 data = body.read(limit + 1)
         except (BotoCoreError, ClientError) as exc:
             if is_transient_s3_error(exc):
-                raise _RetryableFetchError(f"S3 GetObject: {describe_s3_error(exc)}") from exc
+                raise _SourceUnavailable(f"S3 GetObject: {describe_s3_error(exc)}") from exc
             raise FetchFailed(f"S3 GetObject failed: {describe_s3_error(exc)}: {safe}") from exc
         if len(data) > limit:
             raise ImageTooLarge(f"image is larger than {limit} bytes: {safe}")

@@ -56,15 +56,12 @@ class Scenario:
         codec = codec_for(ImageReference.SCHEMA, topic=self.settings.topic(SUBMITTED))
         return codec.encode(reference.to_avro())
 
-    def add_valid(self, index: int, *, from_s3: bool = True) -> None:
-        """A valid event whose image is in the S3 bucket, a file or inline, by `index`; with
-        `from_s3=False`, never in the bucket (a file instead)."""
+    def add_valid(self, index: int) -> None:
+        """A valid event whose image is in the S3 bucket, a file or inline, by `index`."""
         image_format = FORMATS[index % 3]
         data = encode(photo(48 + index % 64, 40 + index % 48, seed=index), image_format)
         name = f"img-{index:04d}.{image_format.lower()}"
         source = (index // 3) % 3
-        if source == 0 and not from_s3:
-            source = 1
         tenant = TENANTS[index % len(TENANTS)]
         if source == 0:
             self.stack.s3.client().put_object(Bucket=IMAGES_BUCKET, Key=name, Body=data)

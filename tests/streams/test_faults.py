@@ -59,9 +59,9 @@ def fault_figures(
                 reporter.write_line(line)
 
 
-def _valid_events(scenario: Scenario, *, from_s3: bool = True) -> Scenario:
+def _valid_events(scenario: Scenario) -> Scenario:
     for index in range(EVENTS):
-        scenario.add_valid(index, from_s3=from_s3)
+        scenario.add_valid(index)
     return scenario
 
 
@@ -198,7 +198,7 @@ def test_an_s3_outage_delays_events_without_dead_lettering_them(
 ) -> None:
     proxy = TcpProxy(local_stack.s3.port)
     try:
-        # Images come from files and inline bytes: the outage hits the proof store alone.
+        # Images come from the bucket too: the outage hits fetching and the proof store alike.
         scenario = _valid_events(
             new_scenario(
                 local_stack,
@@ -207,7 +207,6 @@ def test_an_s3_outage_delays_events_without_dead_lettering_them(
                 transient_retry_max_seconds=5.0,
                 lag_interval_seconds=1.0,
             ),
-            from_s3=False,
         )
         settings = scenario.settings
         worker = WorkerProcess(settings, tmp_path)

@@ -14,7 +14,8 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from streams.errors import FetchFailed, ImageTooLarge, InputRejected, UriNotAllowed
+from streams.devstack.processes import free_port
+from streams.errors import FetchFailed, ImageTooLarge, InputRejected, TransientError, UriNotAllowed
 from streams.fetching import MAX_REDIRECTS, MAX_URI_LENGTH, FetchPolicy, ImageFetcher
 from streams.stores.s3 import make_s3_client
 from tests.streams.http_fakes import Handler, Recorder, redirects_to
@@ -370,17 +371,31 @@ def test_s3_missing_key_fails_without_retrying(s3: S3Client, recorder: Recorder)
     assert recorder.sleeps == []
 
 
-def test_s3_throttling_is_retried_then_fails_with_the_attempt_count(recorder: Recorder) -> None:
+def test_s3_throttling_is_retried_then_is_an_outage_to_wait_out_not_a_bad_event(
+    recorder: Recorder,
+) -> None:
     client = make_s3_client(None, "us-east-1", "testing", "testing", max_attempts=1)
     fetcher = ImageFetcher(POLICY, client, sleep=recorder.sleeps.append, jitter=lambda: 0.0)
     with Stubber(client) as stubber:
         for _ in range(POLICY.attempts):
             stubber.add_client_error("get_object", "SlowDown", http_status_code=503)
 
-        with pytest.raises(FetchFailed, match=r"after 3 attempt.*SlowDown"):
+        with pytest.raises(TransientError, match=r"unavailable on 3 attempts.*SlowDown") as raised:
             fetcher.fetch(f"s3://{BUCKET}/images/cat.png")
         stubber.assert_no_pending_responses()
+    assert not isinstance(raised.value, InputRejected)
     assert recorder.sleeps == [0.5, 1.0]
+
+
+def test_an_unreachable_s3_endpoint_is_an_outage_to_wait_out(recorder: Recorder) -> None:
+    client = make_s3_client(
+        f"http://127.0.0.1:{free_port()}", "us-east-1", "testing", "testing", max_attempts=1
+    )
+    fetcher = ImageFetcher(POLICY, client, sleep=recorder.sleeps.append, jitter=lambda: 0.0)
+
+    with pytest.raises(TransientError, match="EndpointConnectionError"):
+        fetcher.fetch(f"s3://{BUCKET}/images/cat.png")
+    assert len(recorder.sleeps) == POLICY.attempts - 1
 
 
 def test_policy_allowing_buckets_needs_an_s3_client() -> None:
