@@ -20,10 +20,10 @@ from streams.processor import EventProcessor, RetryPolicy
 from streams.runtime import build_pipeline
 from streams.settings import Settings
 from streams.tally import ProofTally
-from streams.topics import PROOFS_CREATED, SUBMITTED, tenant_repartition_topic
+from streams.topics import PROOFS_CREATED, SUBMITTED, TopicSpec, tenant_repartition_topic
 from streams.web import is_ready, register_endpoints
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "internal_topics"]
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -84,6 +84,30 @@ def create_app(settings: Settings) -> faust.App:
     register_endpoints(app, registry)
     _measure_lag_periodically(app, settings, metrics)
     return app
+
+
+def internal_topics(app: faust.App, settings: Settings) -> list[TopicSpec]:
+    """The topics Faust keeps for `app`: each table's changelog (compacted) and the tenant
+    repartition topic.
+
+    Created before the worker starts, like the pipeline's own topics: Faust would create them
+    itself, but a consumer that looks at a changelog topic created a moment earlier can see it
+    with no partitions yet, and a table then stops its agent (`PartitionsMismatch`).
+    """
+
+    def spec(name: str, cleanup_policy: str) -> TopicSpec:
+        return TopicSpec(
+            name=name,
+            partitions=settings.topic_partitions,
+            replication_factor=settings.topic_replication_factor,
+            config={"cleanup.policy": cleanup_policy},
+        )
+
+    changelogs = [table.changelog_topic.get_topic_name() for table in app.tables.values()]
+    return [
+        *(spec(name, "compact") for name in sorted(changelogs)),
+        spec(tenant_repartition_topic(settings), "delete"),
+    ]
 
 
 def _by_format(tally: ProofTally) -> Iterable[tuple[str, int]]:

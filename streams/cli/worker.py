@@ -5,7 +5,7 @@ from __future__ import annotations
 import faust
 from confluent_kafka.admin import AdminClient
 
-from streams.app import create_app
+from streams.app import create_app, internal_topics
 from streams.cli.output import fails_cleanly
 from streams.kafka_clients import confluent_config
 from streams.settings import get_settings
@@ -17,5 +17,8 @@ def worker() -> None:
     """Run a worker: prove image-reference events until stopped (SIGTERM or Ctrl-C)."""
     settings = get_settings()
     app = create_app(settings)
-    ensure_topics(AdminClient(confluent_config(settings)), pipeline_topics(settings))
+    ensure_topics(
+        AdminClient(confluent_config(settings)),
+        [*pipeline_topics(settings), *internal_topics(app, settings)],
+    )
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
