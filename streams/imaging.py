@@ -123,7 +123,8 @@ def inspect_image(
         if jpeg_draft_min_side is not None and isinstance(image, JpegImageFile):
             image.draft("L", (jpeg_draft_min_side, jpeg_draft_min_side))
         luma = _decode_luma(image, image_format)
-        phash, dhash = str(imagehash.phash(luma)), str(imagehash.dhash(luma))
+    # Hashed after the decoded picture is closed: only its luminance copy stays in memory.
+    phash, dhash = str(imagehash.phash(luma)), str(imagehash.dhash(luma))
 
     return ImageFacts(
         sha256=hashlib.sha256(data).hexdigest(),

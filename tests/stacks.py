@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
+from streams.devstack.processes import free_port
 from streams.settings import Settings
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+__all__ = ["free_port", "stack_settings"]
 
 
 def stack_settings(home: Path, **overrides: object) -> Settings:

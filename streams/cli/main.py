@@ -6,7 +6,7 @@ import typer
 
 from connectors.proof_index import cli as index_cli
 from connectors.verify_service import cli as verify_service_cli
-from streams.cli import demo, dev, ingest, keys, proofs, replay, verify, worker
+from streams.cli import bench, demo, dev, ingest, keys, proofs, replay, verify, worker
 
 __all__ = ["app", "main"]
 
@@ -26,6 +26,7 @@ app.command("worker")(worker.worker)
 app.command("demo")(demo.demo)
 app.command("verify")(verify.verify)
 app.command("serve-verify")(verify_service_cli.serve_verify)
+app.command("bench")(bench.bench)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from streams.errors import SetupError
 
-__all__ = ["PidFile", "port_in_use", "require_free_port", "spawn", "stop_pid"]
+__all__ = ["PidFile", "free_port", "port_in_use", "require_free_port", "spawn", "stop_pid"]
 
 
 def _cmdline(pid: int) -> str:
@@ -66,6 +66,14 @@ class PidFile:
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port on `host` that no process listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def port_in_use(host: str, port: int) -> bool:

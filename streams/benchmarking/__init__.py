@@ -1,0 +1,1 @@
+"""`credlink bench`: the compute limit of proving images, and the pipeline measured against it."""

@@ -1,0 +1,69 @@
+"""`credlink bench --quick` measures everything on a stack of its own and leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CREDLINK = str(Path(sys.executable).parent / "credlink")
+
+
+def test_quick_bench_writes_every_figure_for_both_stores(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("CREDLINK_")},
+        "COLUMNS": "200",
+        # The bench's stack lives in a temporary directory: under tmp_path, where it can be seen.
+        "TMPDIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [CREDLINK, "bench", "--quick", "--store", "both", "--output", str(output)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = json.loads(output.read_text())
+    limit = document["compute_limit"]
+    assert limit["events_per_second_per_core"] > 0
+    assert limit["cores"] == len(os.sched_getaffinity(0))
+    assert limit["events_per_second"] == pytest.approx(
+        limit["events_per_second_per_core"] * limit["cores"], rel=0.01
+    )
+    assert len(document["load_average"]["start"]) == len(document["load_average"]["end"]) == 3
+    assert document["corpus"]["events_by_format"].keys() == {"JPEG", "PNG", "WEBP"}
+    assert set(document["stores"]) == {"filesystem", "s3"}
+    for figures in document["stores"].values():
+        for run, workers in (("one_worker", 1), ("two_workers", 2)):
+            burst = figures[run]
+            assert burst["workers"] == workers
+            assert burst["events"] == document["parameters"]["events"]
+            assert burst["events_per_second"] > 0
+            assert burst["ratio_to_limit"] > 0
+            assert burst["cpu_seconds_per_event"] > 0
+            assert len(burst["peak_rss_mb_per_worker"]) == workers
+            assert all(rss > 0 for rss in burst["peak_rss_mb_per_worker"])
+        assert figures["speed_up"] > 0
+        latency = figures["latency_at_half_saturation"]
+        assert latency["events"] > 0
+        assert 0 <= latency["p50_ms"] <= latency["p95_ms"] <= latency["p99_ms"] <= latency["max_ms"]
+    assert "results written to" in result.stdout
+    leftovers = [
+        line
+        for line in subprocess.run(
+            ["ps", "-eo", "args"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        if str(tmp_path) in line
+    ]
+    assert leftovers == []
