@@ -7,17 +7,25 @@ aiokafka's `seek_to_committed` skips a partition whose committed offset is missi
 a partition the group never committed stays past the dropped records: the worker then waits
 for new input, ready and idle, with a lag that never shrinks. Here such a partition is moved
 to where the reset policy says a consumer without a committed offset starts.
+
+And on a worker's first assignment Faust does not stop the flow of records before that seek
+(it does so only when partitions are revoked), so records fetched after the seek but delivered
+before Faust resets its read offsets were dropped with the buffers while the position had moved
+past them; Faust then took the jump in offsets for a gap (compaction, transaction markers) and
+committed over those records. Here the flow stops before every seek; Faust resumes it once
+the buffers are emptied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Collection, Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
-__all__ = ["Transport", "seek_to_committed_or_reset"]
+__all__ = ["Transport", "seek_to_committed_or_reset", "seek_with_flow_stopped"]
 
 
 async def seek_to_committed_or_reset(
@@ -54,9 +62,22 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return result
 
 
+async def seek_with_flow_stopped(
+    consumer: faust_aiokafka.Consumer, seek: Callable[[], Awaitable[None]]
+) -> None:
+    """Stop the delivery of records to the streams, let the record in delivery finish (it
+    returns at once once the flow is stopped), then `seek`."""
+    consumer.stop_flow()
+    await asyncio.sleep(0)
+    await seek()
+
+
 class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def perform_seek(self) -> None:
+        await seek_with_flow_stopped(self, super().perform_seek)
 
 
 class Transport(faust_aiokafka.Transport):

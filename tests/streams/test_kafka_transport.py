@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.kafka_transport import seek_to_committed_or_reset
+from streams.kafka_transport import seek_to_committed_or_reset, seek_with_flow_stopped
 
 INPUT = "images.submitted"
 CHANGELOG = "credlink-proofs-seen-changelog"
@@ -60,3 +60,45 @@ def test_changelog_partitions_stay_where_table_recovery_left_them() -> None:
     changelog = TopicPartition(CHANGELOG, 0)
 
     assert _seek({changelog: None}, "earliest") == {}
+
+
+class FlowingConsumer:
+    """A consumer whose drain loop delivers a record each turn of the loop while the flow is
+    active, as Faust's does."""
+
+    def __init__(self) -> None:
+        self.flow_active = True
+        self.seeking = False
+        self.delivered_during_seek = 0
+
+    def stop_flow(self) -> None:
+        self.flow_active = False
+
+    async def drain(self, finished: asyncio.Event) -> None:
+        while not finished.is_set():
+            if self.flow_active and self.seeking:
+                self.delivered_during_seek += 1
+            await asyncio.sleep(0)
+
+
+def test_no_record_is_delivered_while_the_consumer_seeks() -> None:
+    async def scenario() -> FlowingConsumer:
+        consumer = FlowingConsumer()
+        finished = asyncio.Event()
+        drain = asyncio.create_task(consumer.drain(finished))
+
+        async def seek() -> None:
+            consumer.seeking = True
+            for _ in range(10):  # the seek's own round trips to the consumer thread
+                await asyncio.sleep(0)
+            consumer.seeking = False
+
+        await asyncio.sleep(0)
+        await seek_with_flow_stopped(cast(Any, consumer), seek)
+        finished.set()
+        await drain
+        return consumer
+
+    consumer = asyncio.run(scenario())
+    assert not consumer.flow_active
+    assert consumer.delivered_during_seek == 0
