@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connectors.reader import read_topic
+from connectors.reader import scan_topic
 from streams.codecs import codec_for
 from streams.codecs.records import ImageReference, ProofCreated
 from streams.devstack.stack import LocalStack
@@ -194,13 +194,9 @@ def running_worker(
 
 
 def tenant_counts(settings: Settings) -> dict[str, int]:
-    """The proof counts per tenant, as the tables' changelog holds them now."""
-    records = read_topic(
-        settings,
-        f"{settings.app_id}-proof-counts-by-tenant-changelog",
-        until=lambda records: False,
-        timeout=5,
-    )
+    """The proof counts per tenant, as the tables' changelog holds them now (read to the end
+    offsets it has when the call starts)."""
+    records = scan_topic(settings, f"{settings.app_id}-proof-counts-by-tenant-changelog")
     return {
         json.loads(key): int(value)
         for key, value in latest_by_key(records).items()

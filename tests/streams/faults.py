@@ -13,14 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
+from confluent_kafka import Consumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.proofs import read_dead_letters
-from connectors.reader import Record, read_topic
+from connectors.reader import Record, read_topic, scan_topic
 from streams.codecs import codec_for
 from streams.codecs.records import ProofCreated
+from streams.kafka_clients import confluent_config
 from streams.settings import Settings
-from streams.topics import PROOFS_CREATED, tenant_repartition_topic
+from streams.topics import PROOFS_CREATED, SUBMITTED, tenant_repartition_topic
 from tests.kafka_io import wait_until_consumed
 from tests.pipeline_scenarios import tenant_counts
 
@@ -32,6 +34,7 @@ __all__ = [
     "metric_samples",
     "proofs_until_every_event_is_proved",
     "wait_until",
+    "where_lost_events_are",
 ]
 
 
@@ -78,6 +81,8 @@ class FaultRun:
     duplicates: int
     recovery_seconds: float
     tables_match: bool
+    duplicates_identical: bool = True
+    lost_events: frozenset[str] = frozenset()
 
     def cells(self) -> tuple[str, ...]:
         return (
@@ -138,6 +143,7 @@ def measure_run(
     proved = {item.proof.event_id for item in published}
     dead = {failure.original_key.decode() for failure in dead_letters if failure.original_key}
     copies = Counter(item.proof.proof_id for item in published)
+    first = {item.proof.proof_id: item.proof for item in reversed(published)}
     last_ms = max((item.published_ms for item in published), default=0)
     early = {item.proof.event_id for item in published if item.published_ms / 1000 < fault_started}
     wait_until_consumed(settings, settings.app_id, tenant_repartition_topic(settings))
@@ -148,9 +154,11 @@ def measure_run(
         proofs_out=len(published),
         dlq=len(dead_letters),
         lost=len(set(event_ids) - proved - dead),
+        lost_events=frozenset(set(event_ids) - proved - dead),
         duplicates=sum(count - 1 for count in copies.values()),
         recovery_seconds=max(0.0, last_ms / 1000 - fault_ended),
         tables_match=sum(tenant_counts(settings).values()) == len(copies),
+        duplicates_identical=all(item.proof == first[item.proof.proof_id] for item in published),
     )
 
 
@@ -177,3 +185,32 @@ def wait_until(what: str, check: Callable[[], bool], timeout: float) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"not within {timeout:.0f} s: {what}")
+
+
+def where_lost_events_are(settings: Settings, lost: set[str]) -> str:
+    """Where the input records of `lost` events sit next to the group's committed offsets: a
+    record below its partition's committed offset was skipped, one at or above it is still
+    to be processed."""
+    topic = settings.topic(SUBMITTED)
+    positions = {
+        record.key.decode(): (record.partition, record.offset)
+        for record in scan_topic(settings, topic)
+        if record.key is not None and record.key.decode() in lost
+    }
+    consumer = Consumer(confluent_config(settings, {"group.id": settings.app_id}))
+    try:
+        partitions = sorted({partition for partition, _ in positions.values()})
+        committed = {
+            tp.partition: tp.offset
+            for tp in consumer.committed(
+                [TopicPartition(topic, partition) for partition in partitions], timeout=10
+            )
+        }
+    finally:
+        consumer.close()
+    lines = [
+        f"{event_id}: partition {partition} offset {offset}, committed {committed[partition]}"
+        f" ({'skipped' if offset < committed[partition] else 'not yet processed'})"
+        for event_id, (partition, offset) in sorted(positions.items())
+    ]
+    return "\n".join(lines)

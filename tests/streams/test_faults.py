@@ -29,6 +29,7 @@ from tests.streams.faults import (
     measure_run,
     metric_samples,
     wait_until,
+    where_lost_events_are,
 )
 from tests.tcp_proxy import TcpProxy
 
@@ -93,10 +94,13 @@ def _assert_recovered(run: FaultRun, *workers: WorkerProcess) -> None:
         "the fault did not hit mid-stream"
     )
     logs = "\n".join(worker.log_tail(2000) for worker in workers)
-    assert run.lost == 0, logs
+    if run.lost:
+        where = where_lost_events_are(workers[0].settings, set(run.lost_events))
+        raise AssertionError(f"{run.lost} events lost:\n{where}\n{logs}")
     assert run.dlq == 0, logs
     assert run.proofs_out >= run.events_in
     assert run.tables_match, "the tables do not count each proof exactly once"
+    assert run.duplicates_identical, "a republished proof differs from the first"
 
 
 def test_a_worker_killed_mid_batch_and_restarted_loses_no_input(
