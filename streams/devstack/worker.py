@@ -15,7 +15,7 @@ from streams.devstack.processes import stop_pid
 from streams.errors import SetupError
 from streams.settings import Settings
 
-__all__ = ["WorkerProcess", "settings_env"]
+__all__ = ["WorkerProcess", "credlink_env", "settings_env"]
 
 CREDLINK = str(Path(sys.executable).parent / "credlink")
 
@@ -33,6 +33,19 @@ def settings_env(settings: Settings) -> dict[str, str]:
         else:
             text = str(value)
         env[f"CREDLINK_{name.upper()}"] = text
+    return env
+
+
+def credlink_env(settings: Settings) -> dict[str, str]:
+    """The environment of a `credlink` process configured by `settings` alone: the caller's
+    environment without what it would configure (`CREDLINK_*`, and `SENTRY_DSN`, a setting
+    too), plus `settings_env(settings)`."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("CREDLINK_") and key != "SENTRY_DSN"
+    }
+    env.update(settings_env(settings))
     return env
 
 
@@ -65,14 +78,8 @@ class WorkerProcess:
         """Start the worker and wait until Faust reports it ready."""
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         # The worker's configuration is `settings` (plus `extra_env`), not whatever the calling
-        # shell happens to export; `SENTRY_DSN` is a setting too.
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith("CREDLINK_") and key != "SENTRY_DSN"
-        }
-        env.update(settings_env(self.settings))
-        env.update(self.extra_env)
+        # shell happens to export.
+        env = {**credlink_env(self.settings), **self.extra_env}
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [CREDLINK, "worker"],

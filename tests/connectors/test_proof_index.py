@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from connectors.proof_index.service import offsets_to_commit
 from streams.codecs import codec_for
 from streams.codecs.records import ProofCreated, ProofLocation
 from streams.devstack.processes import stop_pid
-from streams.devstack.worker import settings_env
+from streams.devstack.worker import credlink_env
 from streams.kafka_clients import confluent_config
 from streams.processor import RetryPolicy
 from streams.settings import Settings
@@ -511,9 +510,7 @@ def test_the_service_process_stops_on_sigterm_with_its_offsets_committed(
     batch = proofs(15)
     produce_proofs(settings, batch)
     group = new_group()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CREDLINK_")}
-    env.update(settings_env(settings))
-    env["CREDLINK_INDEX_DSN"] = index_dsn
+    env = {**credlink_env(settings), "CREDLINK_INDEX_DSN": index_dsn}
     command = "from connectors.proof_index.cli import app; app()"
     log_path = tmp_path / "proof-index.log"
     with log_path.open("wb") as log:

@@ -4,7 +4,6 @@ id, without committing any consumer offset."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from typer.testing import CliRunner, Result
 
 from streams.cli import proofs as proofs_cli
 from streams.codecs import ImageReference, ProofCreated, codec_for
-from streams.devstack.worker import settings_env
+from streams.devstack.worker import credlink_env
 from streams.kafka_clients import confluent_config
 from streams.runtime import build_pipeline
 from streams.settings import Settings
@@ -248,11 +247,7 @@ def test_readers_leave_no_committed_offset_in_any_group(
 def test_tail_follow_prints_new_proofs_as_they_come_and_stops_on_sigterm(
     proof_topic: ProofTopic, tmp_path: Path
 ) -> None:
-    env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("CREDLINK_")},
-        **settings_env(proof_topic.settings),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = {**credlink_env(proof_topic.settings), "PYTHONUNBUFFERED": "1"}
     command = "from streams.cli.proofs import app; app()"
     args = ["tail", "--follow", "--format", "jsonl", "--from-time", iso(proof_topic.newer_from_ms)]
     tail = subprocess.Popen(

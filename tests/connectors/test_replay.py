@@ -26,7 +26,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from connectors.proofs import read_proofs
 from streams.codecs.records import ProofCreated
 from streams.devstack.stack import LocalStack
-from streams.devstack.worker import WorkerProcess, settings_env
+from streams.devstack.worker import WorkerProcess, credlink_env
 from streams.kafka_clients import confluent_config
 from streams.settings import Settings
 from streams.topics import PROOFS_CREATED, SUBMITTED, tenant_repartition_topic
@@ -308,11 +308,7 @@ def _console_replay(
 
 def _credlink_replay(settings: Settings, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The `replay` command in a process of its own, configured like an operator's shell."""
-    env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("CREDLINK_")},
-        **settings_env(settings),
-        "COLUMNS": "200",
-    }
+    env = {**credlink_env(settings), "COLUMNS": "200"}
     return subprocess.run(
         [str(Path(sys.executable).parent / "credlink"), "replay", *args],
         env=env,

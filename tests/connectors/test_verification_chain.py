@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import uuid
 from collections import Counter
@@ -25,7 +24,7 @@ from connectors.proof_index.verifying import build_verifier, stored_proofs
 from connectors.proofs import read_dead_letters, read_proofs
 from streams.devstack.samples import CDN_TRANSFORMS, camera_picture
 from streams.devstack.stack import LocalStack
-from streams.devstack.worker import CREDLINK, settings_env
+from streams.devstack.worker import CREDLINK, credlink_env
 from streams.settings import Settings
 from streams.signing import load_key_set
 from streams.verifying import VerdictOutcome
@@ -39,16 +38,11 @@ TENANT = "acme"
 VERIFIED_PERCEPTUAL, NOT_FOUND = 10, 20  # `credlink verify` exit codes
 
 
-def operator_env(settings: Settings) -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("CREDLINK_")}
-    return {**inherited, **settings_env(settings)}
-
-
 def ingest_directory(settings: Settings, directory: Path) -> str:
     """`credlink ingest dir` as an operator runs it: the console script, settings from env."""
     result = subprocess.run(
         [CREDLINK, "ingest", "dir", str(directory), "--tenant", TENANT, "--quiet"],
-        env=operator_env(settings),
+        env=credlink_env(settings),
         capture_output=True,
         text=True,
         timeout=120,
@@ -62,7 +56,7 @@ def credlink_verify(settings: Settings, dsn: str, image: Path) -> tuple[int, dic
     """`credlink verify --json` as a user runs it: the console script, settings from env."""
     result = subprocess.run(
         [CREDLINK, "verify", str(image), "--dsn", dsn, "--json"],
-        env=operator_env(settings),
+        env=credlink_env(settings),
         capture_output=True,
         text=True,
         timeout=120,

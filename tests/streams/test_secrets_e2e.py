@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import threading
 import uuid
@@ -32,7 +31,7 @@ from pydantic import SecretStr
 from connectors.proof_index import ProofIndexService
 from connectors.proofs import read_dead_letters, read_proofs
 from streams.devstack.stack import LocalStack
-from streams.devstack.worker import CREDLINK, settings_env
+from streams.devstack.worker import CREDLINK, credlink_env
 from streams.kafka_clients import confluent_config
 from streams.settings import Settings
 from streams.topics import SUBMITTED
@@ -143,10 +142,9 @@ def deployment_records(settings: Settings) -> list[bytes]:
 
 def credlink(settings: Settings, *args: str) -> bytes:
     """What `credlink args...` prints, stdout and stderr, run with `settings` in its env."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDLINK_")}
     result = subprocess.run(
         [CREDLINK, *args],
-        env={**env, **settings_env(settings), "NO_PROXY": "127.0.0.1"},
+        env={**credlink_env(settings), "NO_PROXY": "127.0.0.1"},
         capture_output=True,
         timeout=120,
         check=False,
