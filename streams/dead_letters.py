@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from streams.codecs.records import ImageReference, ProcessingFailed
-from streams.errors import InputRejected
-from streams.pipeline import UnexpectedFailure
+from streams.errors import InputRejected, UnexpectedFailure
 
 __all__ = ["MAX_MESSAGE_CHARS", "SourceMessage", "dead_letter"]
 

@@ -15,8 +15,10 @@ __all__ = [
     "ImageRejected",
     "ImageTooLarge",
     "InputRejected",
+    "InvalidEvent",
     "SetupError",
     "TransientError",
+    "UnexpectedFailure",
     "UriNotAllowed",
 ]
 
@@ -57,6 +59,24 @@ class ImageRejected(InputRejected):
 
 class ImageTooLarge(ImageRejected):
     """The image exceeds the configured byte or pixel bound."""
+
+
+class InvalidEvent(InputRejected):
+    """The event decoded, but a field holds a value the pipeline refuses."""
+
+    stage = "validate"
+
+
+class UnexpectedFailure(InputRejected):
+    """An error of no known kind, raised while processing this event's input.
+
+    Dead-lettered like any rejected input (with the original bytes, so nothing is lost), rather
+    than crashing the worker into a loop on the same event.
+    """
+
+    def __init__(self, stage: str, cause: BaseException) -> None:
+        super().__init__(f"unexpected {type(cause).__name__} in stage {stage}: {cause}")
+        self.stage = stage
 
 
 class TransientError(CredlinkError):

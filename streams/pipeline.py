@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from streams.codecs.records import ImageReference, ProofCreated, ProofLocation
-from streams.errors import InputRejected, TransientError
+from streams.errors import InputRejected, InvalidEvent, TransientError, UnexpectedFailure
 from streams.fetching import ImageFetcher
 from streams.imaging import inspect_image
 from streams.observing import PipelineObserver
@@ -29,9 +29,7 @@ __all__ = [
     "MAX_ID_CHARS",
     "MAX_SUBMITTED_AT_MS",
     "ImageLimits",
-    "InvalidEvent",
     "ProofPipeline",
-    "UnexpectedFailure",
     "proof_event",
 ]
 
@@ -40,38 +38,10 @@ MAX_ID_CHARS = 256
 MAX_SUBMITTED_AT_MS = 221_845_392_000_000
 
 
-class InvalidEvent(InputRejected):
-    """The event decoded, but a field holds a value the pipeline refuses."""
-
-    stage = "validate"
-
-
-class UnexpectedFailure(InputRejected):
-    """An error of no known kind, raised while processing this event's input.
-
-    Dead-lettered like any rejected input (with the original bytes, so nothing is lost), rather
-    than crashing the worker into a loop on the same event.
-    """
-
-    def __init__(self, stage: str, cause: BaseException) -> None:
-        super().__init__(f"unexpected {type(cause).__name__} in stage {stage}: {cause}")
-        self.stage = stage
-
-
 @dataclass(frozen=True)
 class ImageLimits:
     max_bytes: int
     max_pixels: int
-
-
-@contextlib.contextmanager
-def _stage(name: str) -> Iterator[None]:
-    try:
-        yield
-    except (InputRejected, TransientError, StoreMisconfigured):
-        raise
-    except Exception as error:
-        raise UnexpectedFailure(name, error) from error
 
 
 def _check_identifier(field: str, value: str) -> None:

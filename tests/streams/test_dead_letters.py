@@ -12,10 +12,11 @@ from streams.errors import (
     ImageRejected,
     ImageTooLarge,
     InputRejected,
+    InvalidEvent,
     TransientError,
+    UnexpectedFailure,
     UriNotAllowed,
 )
-from streams.pipeline import InvalidEvent, UnexpectedFailure
 from streams.stores.base import InvalidProofKey, StoreMisconfigured
 from tests.streams.codecs.samples import IMAGE_REFERENCE
 

@@ -32,12 +32,13 @@ from streams.errors import (
     ImageRejected,
     ImageTooLarge,
     InputRejected,
+    UnexpectedFailure,
     UriNotAllowed,
 )
 from streams.fetching import MAX_REDIRECTS, FetchPolicy, ImageFetcher
 from streams.imaging import ImageFacts, inspect_image
 from streams.observing import PipelineObserver
-from streams.pipeline import MAX_ID_CHARS, UnexpectedFailure
+from streams.pipeline import MAX_ID_CHARS
 from streams.processor import EventProcessor, Outcome, RetryPolicy
 from streams.stores.s3 import make_s3_client
 from tests.images import encode, photo

@@ -16,16 +16,13 @@ from streams.errors import (
     ImageRejected,
     ImageTooLarge,
     InputRejected,
+    InvalidEvent,
     TransientError,
+    UnexpectedFailure,
     UriNotAllowed,
 )
 from streams.fetching import FetchPolicy, ImageFetcher
-from streams.pipeline import (
-    MAX_ID_CHARS,
-    InvalidEvent,
-    ProofPipeline,
-    UnexpectedFailure,
-)
+from streams.pipeline import MAX_ID_CHARS, ProofPipeline
 from streams.stores.base import (
     PROOF_METADATA_KEYS,
     StoreMisconfigured,
