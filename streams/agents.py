@@ -2,7 +2,8 @@
 
 `prove` consumes image references and publishes a proof event or a dead letter for each, and
 acknowledges the input only after the broker has confirmed that publication (at-least-once).
-`count` consumes the proof events re-keyed by tenant and keeps the proof-count tables.
+`count` consumes the proof events re-keyed by tenant and counts each distinct proof once, in one
+table entry confirmed by the broker before the proof event is acknowledged.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import Any
 import faust
 from aiokafka.errors import KafkaError
 from faust.exceptions import ProducerSendError
-from faust.types import TableT, TopicT
+from faust.types import TopicT
 
 from streams.codecs import codec_for
 from streams.codecs.base import Codec
 from streams.codecs.records import ImageReference, ProcessingFailed, ProofCreated
+from streams.confirmed_table import ConfirmedTable
 from streams.dead_letters import SourceMessage
 from streams.errors import DecodeFailed
 from streams.observing import PipelineObserver
@@ -111,16 +113,23 @@ def register_agents(
     proofs = _raw_topic(app, settings.topic(PROOFS_CREATED))
     dead_letters = _raw_topic(app, settings.topic(DLQ))
 
-    def table(name: str, default: type) -> TableT[str, Any]:
-        return app.Table(name, default=default, partitions=settings.topic_partitions)
-
-    tally = ProofTally(
-        seen=table("proofs-seen", bool),
-        by_tenant=table("proof-counts-by-tenant", int),
-        by_format=table("proof-counts-by-format", int),
-        by_day=table("proof-counts-by-day", int),
-        lookup=table("proof-lookup", str),
+    recorded = ConfirmedTable(
+        app,
+        name="proofs-counted",
+        key_type=str,
+        value_type=str,
+        partitions=settings.topic_partitions,
+        beacon=app.tables.beacon,
+        help="One entry per distinct proof counted: (tenant, proof id) -> what it counts.",
     )
+    app.tables.add(recorded)
+    tally = ProofTally(recorded)
+
+    @recorded.on_recover
+    async def rebuild_counts() -> None:
+        unreadable = tally.rebuild(recorded.active_partitions)
+        if unreadable:
+            log.error("%d entries of %s are not counted proofs", len(unreadable), recorded.name)
 
     @app.agent(submitted, name="prove", concurrency=settings.prove_concurrency)
     async def prove(stream: faust.StreamT[bytes]) -> None:
@@ -169,11 +178,17 @@ def register_agents(
 
     @app.agent(proofs, name="count")
     async def count(stream: faust.StreamT[bytes]) -> None:
-        async for value in stream.group_by(tenant_of, name="by-tenant", topic=by_tenant):
+        grouped = stream.group_by(tenant_of, name="by-tenant", topic=by_tenant)
+        async for event in grouped.events():
             count_observer.consumed()
-            proof = proof_of(value)
-            if proof is not None:
-                tally.record(proof)
-            count_observer.finished()
+            try:
+                proof = proof_of(event.value)
+                if proof is not None:
+                    tally.record(proof, shard=event.message.partition)
+                    # The event is acknowledged when the next one is taken: not before its
+                    # entry is on the broker, or a crash could lose the count.
+                    await recorded.confirm(retry, count_observer.retrying)
+            finally:
+                count_observer.finished()
 
     return tally

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -39,8 +38,8 @@ def create_app(settings: Settings) -> faust.App:
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=settings.consumer_session_timeout_seconds,
-        # Each worker's tables then hold only its active partitions, so table metrics summed
-        # over workers are exact; a takeover rebuilds a partition from its changelog.
+        # No standby copies: a takeover recovers the partition's entries from the changelog.
+        # (The tally counts only the active partitions either way.)
         table_standby_replicas=0,
         web_enabled=True,
         # Faust binds `web_bind` (default 0.0.0.0); `web_host` only names the host in URLs.
@@ -76,7 +75,7 @@ def create_app(settings: Settings) -> faust.App:
     )
     registry.register(
         TableMetrics(
-            by_tenant=lambda: list(tally.by_tenant.items()),
+            by_tenant=lambda: tally.by_tenant().items(),
             by_format=lambda: _by_format(tally),
             tenants=settings.metrics_tenants,
         )
@@ -112,8 +111,7 @@ def internal_topics(app: faust.App, settings: Settings) -> list[TopicSpec]:
 
 def _by_format(tally: ProofTally) -> Iterable[tuple[str, int]]:
     totals: dict[str, int] = {}
-    for key, count in list(tally.by_format.items()):
-        _, image_format = json.loads(key)
+    for (_, image_format), count in tally.by_format().items():
         totals[image_format] = totals.get(image_format, 0) + count
     return totals.items()
 

@@ -225,9 +225,9 @@ class PipelineMetrics(PipelineObserver):
 
 
 class TableMetrics(Collector):
-    """Proof counts mirrored from the Faust tables at scrape time.
+    """Proof counts read from the worker's tally at scrape time.
 
-    Tables hold only the partitions assigned to this worker, so summing a series over all
+    The tally counts only the partitions assigned to this worker, so summing a series over all
     workers gives the total.
     """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -194,11 +195,12 @@ def running_worker(
 
 
 def tenant_counts(settings: Settings) -> dict[str, int]:
-    """The proof counts per tenant, as the tables' changelog holds them now (read to the end
-    offsets it has when the call starts)."""
-    records = scan_topic(settings, f"{settings.app_id}-proof-counts-by-tenant-changelog")
-    return {
-        json.loads(key): int(value)
+    """The proofs counted per tenant, as the count table's changelog holds them now (read to
+    the end offsets it has when the call starts): one entry per counted proof."""
+    records = scan_topic(settings, f"{settings.app_id}-proofs-counted-changelog")
+    counted = Counter(
+        json.loads(json.loads(key))[0]  # the entry key: (tenant, proof id)
         for key, value in latest_by_key(records).items()
         if key is not None and value is not None
-    }
+    )
+    return dict(counted)

@@ -33,16 +33,7 @@ def test_every_table_changelog_and_the_repartition_topic_are_created_up_front(
 
     report = ensure_topics(admin, internal_topics(app, settings))
 
-    changelogs = {
-        f"{settings.app_id}-{table}-changelog"
-        for table in (
-            "proofs-seen",
-            "proof-counts-by-tenant",
-            "proof-counts-by-format",
-            "proof-counts-by-day",
-            "proof-lookup",
-        )
-    }
+    changelogs = {f"{settings.app_id}-proofs-counted-changelog"}
     assert set(report.created) == changelogs | {tenant_repartition_topic(settings)}
     metadata = admin.list_topics(timeout=10).topics
     for name in report.created:

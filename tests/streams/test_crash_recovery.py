@@ -18,7 +18,7 @@ from streams.devstack.worker import WorkerProcess
 from streams.topics import SUBMITTED, tenant_repartition_topic
 from tests.kafka_io import produce, wait_until_consumed
 from tests.pipeline_scenarios import new_scenario, tenant_counts
-from tests.streams.faults import proofs_until_every_event_is_proved
+from tests.streams.faults import metric_samples, proofs_until_every_event_is_proved
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +47,8 @@ def test_every_input_ends_as_a_proof_or_dead_letter_after_a_stop_and_restart(
         published = proofs_until_every_event_is_proved(settings, set(scenario.valid_ids), 120)
         failures = read_dead_letters(settings, count=len(scenario.bad), timeout=60)
         wait_until_consumed(settings, settings.app_id, tenant_repartition_topic(settings))
+        # Rebuilt from the table's changelog after the restart, then kept up to date.
+        counted = sum(value for _, value in metric_samples(settings, "credlink_table_proofs"))
     finally:
         worker.stop()
 
@@ -62,3 +64,4 @@ def test_every_input_ends_as_a_proof_or_dead_letter_after_a_stop_and_restart(
 
     # Recovered from the changelog after the restart, and no proof counted twice.
     assert sum(tenant_counts(settings).values()) == VALID
+    assert counted == VALID

@@ -44,10 +44,12 @@ def test_prometheus_counts_every_proof_and_sees_the_lag_return_to_zero(
         lag = wait_for(url, "sum(credlink_consumer_lag_records)", 0)
         peak = wait_for(url, "max_over_time(sum(credlink_consumer_lag_records)[5m:1s]) > bool 0", 1)
         ready = wait_for(url, "credlink_worker_ready", 1)
+        counted = wait_for(url, "sum(credlink_table_proofs)", VALID)
 
     assert len(proofs) == VALID
     assert created == VALID
     assert dead == 2
     assert lag == 0
     assert ready == 1
+    assert counted == VALID  # the count table, one per distinct proof
     assert peak == 1  # the backlog was visible while the events were pending
