@@ -10,6 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
 from connectors.reader import scan_topic
 from streams.codecs import codec_for
 from streams.codecs.records import ImageReference, ProofCreated
@@ -204,3 +207,18 @@ def tenant_counts(settings: Settings) -> dict[str, int]:
         if key is not None and value is not None
     )
     return dict(counted)
+
+
+def metric_samples(settings: Settings, name: str) -> list[tuple[dict[str, str], float]]:
+    """The samples of metric `name` on the worker's `/metrics` now: (labels, value) pairs;
+    none when the worker does not answer."""
+    try:
+        text = httpx.get(f"http://127.0.0.1:{settings.worker_web_port}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return []
+    return [
+        (sample.labels, sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]

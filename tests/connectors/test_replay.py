@@ -32,6 +32,7 @@ from streams.settings import Settings
 from streams.topics import PROOFS_CREATED, SUBMITTED, tenant_repartition_topic
 from tests.kafka_io import wait_until_consumed
 from tests.pipeline_scenarios import (
+    metric_samples,
     new_scenario,
     running_worker,
     tenant_counts,
@@ -208,6 +209,44 @@ def test_console_round_trip_is_byte_exact_for_arbitrary_bytes(
     for partition, records in sent.items():
         copies = _messages(settings, target, partition, 0, len(records))
         assert [_fields(message) for message in copies] == records
+
+
+def test_counting_again_from_the_proof_topic_moves_no_count(
+    original: Original, tmp_path: Path
+) -> None:
+    """docs/runbooks.md, "Counting the proofs again": the group moved back on `proofs.created`
+    with the console tool while the worker is stopped. Last in this module: it restarts the
+    module's worker."""
+    settings = original.settings
+    proofs_topic, repartition = settings.topic(PROOFS_CREATED), tenant_repartition_topic(settings)
+    counts = tenant_counts(settings)
+    original.worker.stop()
+    rekeyed_before = sum(_ends(settings, repartition).values())
+
+    reset = subprocess.run(
+        [
+            str(BIN / "kafka-consumer-groups"),
+            *("--bootstrap-server", settings.kafka_bootstrap_servers),
+            *("--group", settings.app_id),
+            *("--topic", proofs_topic),
+            *("--reset-offsets", "--to-earliest", "--execute"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "KAFKA_OPTS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"},
+        check=False,
+    )
+    assert reset.returncode == 0, reset.stdout + reset.stderr
+    original.worker.start()
+    _wait_until_counted(settings)
+
+    # Every proof event was re-keyed again, and none of them counted twice.
+    rekeyed = sum(_ends(settings, repartition).values()) - rekeyed_before
+    assert rekeyed == sum(_ends(settings, proofs_topic).values())
+    assert tenant_counts(settings) == counts == original.counts
+    counted = metric_samples(settings, "credlink_table_proofs")
+    assert sum(value for _, value in counted) == VALID, original.worker.log_tail()
 
 
 def _assert_replayed_like_the_original(original: Original, before: Mapping[int, int]) -> None:

@@ -12,9 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
 from confluent_kafka import Consumer, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.proofs import read_dead_letters
 from connectors.reader import Record, read_topic, scan_topic
@@ -31,7 +29,6 @@ __all__ = [
     "PublishedProof",
     "figures_table",
     "measure_run",
-    "metric_samples",
     "proofs_until_every_event_is_proved",
     "wait_until",
     "where_lost_events_are",
@@ -160,21 +157,6 @@ def measure_run(
         tables_match=sum(tenant_counts(settings).values()) == len(copies),
         duplicates_identical=all(item.proof == first[item.proof.proof_id] for item in published),
     )
-
-
-def metric_samples(settings: Settings, name: str) -> list[tuple[dict[str, str], float]]:
-    """The samples of metric `name` on the worker's `/metrics` now: (labels, value) pairs;
-    none when the worker does not answer."""
-    try:
-        text = httpx.get(f"http://127.0.0.1:{settings.worker_web_port}/metrics", timeout=5).text
-    except httpx.HTTPError:
-        return []
-    return [
-        (sample.labels, sample.value)
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name
-    ]
 
 
 def wait_until(what: str, check: Callable[[], bool], timeout: float) -> None:

@@ -17,8 +17,8 @@ from streams.devstack.stack import LocalStack
 from streams.devstack.worker import WorkerProcess
 from streams.topics import SUBMITTED, tenant_repartition_topic
 from tests.kafka_io import produce, wait_until_consumed
-from tests.pipeline_scenarios import new_scenario, tenant_counts
-from tests.streams.faults import metric_samples, proofs_until_every_event_is_proved
+from tests.pipeline_scenarios import metric_samples, new_scenario, tenant_counts
+from tests.streams.faults import proofs_until_every_event_is_proved
 
 pytestmark = pytest.mark.integration
 

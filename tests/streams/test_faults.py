@@ -21,13 +21,12 @@ from streams.devstack.worker import WorkerProcess
 from streams.settings import Settings
 from streams.topics import SUBMITTED
 from tests.kafka_io import produce
-from tests.pipeline_scenarios import Scenario, new_scenario
+from tests.pipeline_scenarios import Scenario, metric_samples, new_scenario
 from tests.stacks import free_port
 from tests.streams.faults import (
     FaultRun,
     figures_table,
     measure_run,
-    metric_samples,
     wait_until,
     where_lost_events_are,
 )
