@@ -25,6 +25,7 @@ from streams.errors import ImageRejected, ImageTooLarge
 
 __all__ = [
     "ACCEPTED_FORMATS",
+    "HASH_MIN_SIDE",
     "JPEG_DRAFT_MIN_SIDE",
     "ImageFacts",
     "hamming_distance",
@@ -38,6 +39,12 @@ ACCEPTED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP"
 # JPEGs are decoded at a libjpeg scale (1/2, 1/4 or 1/8) that keeps the shortest side at least
 # this many pixels: 8x the 32x32 pHash input. bench/draft_mode.py measures what it costs.
 JPEG_DRAFT_MIN_SIDE = 256
+
+# Every picture is hashed from its luminance box-reduced by the largest integer factor that keeps
+# the shortest side at least this many pixels (a JPEG decoded in draft mode is already there):
+# the hashes' own Lanczos downscales then run over a few hundred pixels a side, not thousands.
+# bench/hash_reduce.py measures what it costs.
+HASH_MIN_SIDE = 256
 
 # Transparent pixels are hashed as if laid over white, which is what most CDNs do when they
 # flatten an image into a format without alpha.
@@ -99,13 +106,15 @@ def inspect_image(
     max_bytes: int,
     max_pixels: int,
     jpeg_draft_min_side: int | None = JPEG_DRAFT_MIN_SIDE,
+    hash_min_side: int | None = HASH_MIN_SIDE,
 ) -> ImageFacts:
     """Hash `data` and read its dimensions, refusing anything hostile or unsupported.
 
     Raises `ImageTooLarge` when the bytes exceed `max_bytes` or the declared pixel count exceeds
     `max_pixels` (or Pillow's own decompression-bomb limit), and `ImageRejected` when the bytes
     are not a decodable image of an accepted format. `jpeg_draft_min_side=None` decodes JPEGs at
-    full size; it exists for measurement, the default is the policy.
+    full size and `hash_min_side=None` hashes the luminance at its decoded size; they exist for
+    measurement, the defaults are the policy.
     """
     if len(data) > max_bytes:
         raise ImageTooLarge(f"image is {len(data)} bytes, above the limit of {max_bytes} bytes")
@@ -124,6 +133,8 @@ def inspect_image(
             image.draft("L", (jpeg_draft_min_side, jpeg_draft_min_side))
         luma = _decode_luma(image, image_format)
     # Hashed after the decoded picture is closed: only its luminance copy stays in memory.
+    if hash_min_side is not None:
+        luma = _reduced(luma, hash_min_side)
     phash, dhash = str(imagehash.phash(luma)), str(imagehash.dhash(luma))
 
     return ImageFacts(
@@ -172,6 +183,12 @@ def _decode_luma(image: Image.Image, image_format: str) -> Image.Image:
         raise ImageTooLarge(f"image dimensions exceed the decompression-bomb limit: {exc}") from exc
     except _DECODE_ERRORS as exc:
         raise ImageRejected(f"{image_format} image cannot be decoded: {exc}") from exc
+
+
+def _reduced(luma: Image.Image, min_side: int) -> Image.Image:
+    """`luma` box-reduced by the largest integer factor keeping its shortest side >= `min_side`."""
+    factor = min(luma.size) // min_side
+    return luma.reduce(factor) if factor >= 2 else luma
 
 
 def _to_luma(image: Image.Image) -> Image.Image:

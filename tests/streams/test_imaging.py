@@ -8,8 +8,10 @@ import struct
 import time
 import warnings
 import zlib
+from collections.abc import Callable
 from typing import Any
 
+import imagehash
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -271,6 +273,58 @@ def test_jpeg_draft_decode_keeps_hashes_within_a_few_bits_of_full_decode(
 
     assert (drafted.width, drafted.height) == (full.width, full.height) == (width, height)
     phash_distance, dhash_distance = distances(drafted, full)
+    assert phash_distance <= 2
+    assert dhash_distance <= 6
+
+
+@pytest.mark.parametrize(
+    ("image_format", "width", "height", "hashed_side"),
+    [
+        ("PNG", 2000, 1500, 300),  # reduced by 5
+        ("WEBP", 3000, 2000, 286),  # by 7; the last, partial box counts too
+        ("PNG", 511, 400, 400),  # no integer factor keeps 256: as decoded
+        ("JPEG", 4000, 3000, 375),  # draft decode at 1/8; nothing left to reduce
+    ],
+)
+def test_the_hashes_see_the_luminance_reduced_to_a_shortest_side_of_at_least_256_pixels(
+    monkeypatch: pytest.MonkeyPatch, image_format: str, width: int, height: int, hashed_side: int
+) -> None:
+    seen: list[tuple[int, int]] = []
+
+    def spying(real: Callable[[Image.Image], Any]) -> Callable[[Image.Image], Any]:
+        def hash_function(image: Image.Image) -> Any:
+            seen.append(image.size)
+            return real(image)
+
+        return hash_function
+
+    for name in ("phash", "dhash"):
+        monkeypatch.setattr(imagehash, name, spying(getattr(imagehash, name)))
+
+    facts = inspect(encode(photo(width, height, seed=3), image_format))
+
+    assert (facts.width, facts.height) == (width, height)
+    assert len(seen) == 2
+    assert all(min(size) == hashed_side for size in seen)
+
+
+@pytest.mark.parametrize(
+    ("image_format", "width", "height", "seed"),
+    [
+        ("PNG", 2000, 1500, 4),
+        ("WEBP", 1200, 1800, 5),
+        ("WEBP", 3000, 2000, 6),
+        ("PNG", 900, 900, 7),
+    ],
+)
+def test_hashing_the_reduced_luminance_keeps_hashes_within_a_few_bits_of_full_size(
+    image_format: str, width: int, height: int, seed: int
+) -> None:
+    data = encode(photo(width, height, seed), image_format)
+
+    reduced, full = inspect(data), inspect(data, hash_min_side=None)
+
+    phash_distance, dhash_distance = distances(reduced, full)
     assert phash_distance <= 2
     assert dhash_distance <= 6
 
