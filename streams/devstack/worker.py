@@ -18,6 +18,10 @@ from streams.settings import Settings
 __all__ = ["WorkerProcess", "credlink_env", "settings_env"]
 
 CREDLINK = str(Path(sys.executable).parent / "credlink")
+# glibc's malloc arenas for a worker, unless the caller's environment says otherwise, as in the
+# container image: with the default (eight per core) each thread that decodes pictures keeps
+# freed buffers of its own.
+WORKER_MALLOC_ARENAS = "2"
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -80,6 +84,8 @@ class WorkerProcess:
         # The worker's configuration is `settings` (plus `extra_env`), not whatever the calling
         # shell happens to export.
         env = {**credlink_env(self.settings), **self.extra_env}
+        # As the container image sets it (deploy/compose/Dockerfile): see README, Performance.
+        env.setdefault("MALLOC_ARENA_MAX", WORKER_MALLOC_ARENAS)
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [CREDLINK, "worker"],
