@@ -14,6 +14,8 @@ import re
 import struct
 import threading
 import warnings
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import imagehash
@@ -25,9 +27,11 @@ from streams.errors import ImageRejected, ImageTooLarge
 
 __all__ = [
     "ACCEPTED_FORMATS",
+    "DECODE_BYTES_PER_PIXEL",
     "HASH_MIN_SIDE",
     "JPEG_DRAFT_MIN_SIDE",
     "ImageFacts",
+    "decode_cost",
     "hamming_distance",
     "inspect_image",
 ]
@@ -45,6 +49,20 @@ JPEG_DRAFT_MIN_SIDE = 256
 # the hashes' own Lanczos downscales then run over a few hundred pixels a side, not thousands.
 # bench/hash_reduce.py measures what it costs.
 HASH_MIN_SIDE = 256
+
+# What decoding a picture and reducing it to luminance holds at its peak, in bytes per pixel of
+# the decoded size (a JPEG's after draft scaling). JPEG, PNG and WebP are measured by
+# bench/decode_memory.py (WebP goes through libwebp's animation decoder: canvas, previous frame
+# and picture), with room for alpha and colour conversions; the others are set high.
+DECODE_BYTES_PER_PIXEL: dict[str, int] = {
+    "JPEG": 3,
+    "PNG": 10,
+    "GIF": 4,
+    "BMP": 10,
+    "TIFF": 16,
+    "WEBP": 18,
+    "AVIF": 18,
+}
 
 # Transparent pixels are hashed as if laid over white, which is what most CDNs do when they
 # flatten an image into a format without alpha.
@@ -107,6 +125,7 @@ def inspect_image(
     max_pixels: int,
     jpeg_draft_min_side: int | None = JPEG_DRAFT_MIN_SIDE,
     hash_min_side: int | None = HASH_MIN_SIDE,
+    reserve: Callable[[int], AbstractContextManager[object]] | None = None,
 ) -> ImageFacts:
     """Hash `data` and read its dimensions, refusing anything hostile or unsupported.
 
@@ -114,14 +133,16 @@ def inspect_image(
     `max_pixels` (or Pillow's own decompression-bomb limit), and `ImageRejected` when the bytes
     are not a decodable image of an accepted format. `jpeg_draft_min_side=None` decodes JPEGs at
     full size and `hash_min_side=None` hashes the luminance at its decoded size; they exist for
-    measurement, the defaults are the policy.
+    measurement, the defaults are the policy. With `reserve`, the decode runs inside
+    `reserve(decode_cost(...))`, for example `MemoryBudget.reserve`.
     """
     if len(data) > max_bytes:
         raise ImageTooLarge(f"image is {len(data)} bytes, above the limit of {max_bytes} bytes")
     if not data:
         raise ImageRejected("image is empty (0 bytes)")
 
-    with _open_header(data) as image:
+    image = _open_header(data)
+    try:
         width, height = image.size
         if width * height > max_pixels:
             raise ImageTooLarge(
@@ -131,10 +152,16 @@ def inspect_image(
         image_format = str(image.format)
         if jpeg_draft_min_side is not None and isinstance(image, JpegImageFile):
             image.draft("L", (jpeg_draft_min_side, jpeg_draft_min_side))
-        luma = _decode_luma(image, image_format)
-    # Hashed after the decoded picture is closed: only its luminance copy stays in memory.
-    if hash_min_side is not None:
-        luma = _reduced(luma, hash_min_side)
+        cost = decode_cost(image.size[0], image.size[1], image_format)
+    except BaseException:
+        image.close()
+        raise
+    with reserve(cost) if reserve is not None else nullcontext():
+        with image:
+            luma = _decode_luma(image, image_format)
+        # Hashed after the decoded picture is closed: only the reduced luminance stays.
+        if hash_min_side is not None:
+            luma = _reduced(luma, hash_min_side)
     phash, dhash = str(imagehash.phash(luma)), str(imagehash.dhash(luma))
 
     return ImageFacts(
@@ -145,6 +172,15 @@ def inspect_image(
         height=height,
         format=image_format,
         byte_size=len(data),
+    )
+
+
+def decode_cost(width: int, height: int, image_format: str) -> int:
+    """Bytes that decoding a `width` x `height` picture of `image_format` holds at its peak."""
+    return (
+        width
+        * height
+        * DECODE_BYTES_PER_PIXEL.get(image_format, max(DECODE_BYTES_PER_PIXEL.values()))
     )
 
 

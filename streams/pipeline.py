@@ -20,6 +20,7 @@ from streams.codecs.records import ImageReference, ProofCreated, ProofLocation
 from streams.errors import InputRejected, InvalidEvent, TransientError, UnexpectedFailure
 from streams.fetching import ImageFetcher
 from streams.imaging import inspect_image
+from streams.memory_budget import MemoryBudget
 from streams.observing import PipelineObserver
 from streams.proofs import ProofDocument, SignedProof, sign_proof, storage_key
 from streams.signing import Signer
@@ -93,6 +94,7 @@ class ProofPipeline:
         key_prefix: str,
         retention_days: int,
         observer: PipelineObserver | None = None,
+        decode_budget: MemoryBudget | None = None,
     ) -> None:
         self._fetcher = fetcher
         self._signer = signer
@@ -108,6 +110,8 @@ class ProofPipeline:
         self._hashing = ThreadPoolExecutor(
             max_workers=len(os.sched_getaffinity(0)), thread_name_prefix="hash"
         )
+        # However many threads hash, the pictures decoded at once stay within the budget.
+        self._decode_budget = decode_budget
 
     @contextlib.contextmanager
     def _stage(self, name: str) -> Iterator[None]:
@@ -139,6 +143,7 @@ class ProofPipeline:
                 data,
                 max_bytes=self._limits.max_bytes,
                 max_pixels=self._limits.max_pixels,
+                reserve=self._decode_budget.reserve if self._decode_budget else None,
             ).result()
         with self._stage("sign"):
             document = ProofDocument.for_event(

@@ -9,6 +9,7 @@ from pydantic import SecretStr
 
 from streams.errors import SetupError
 from streams.fetching import FetchPolicy, ImageFetcher
+from streams.memory_budget import MemoryBudget
 from streams.observing import PipelineObserver
 from streams.pipeline import ImageLimits, ProofPipeline
 from streams.settings import Settings
@@ -123,4 +124,5 @@ def build_pipeline(
         key_prefix=settings.proof_key_prefix,
         retention_days=settings.proof_retention_days,
         observer=observer,
+        decode_budget=MemoryBudget(settings.decode_memory_mb * 1024 * 1024),
     )

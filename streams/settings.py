@@ -169,6 +169,14 @@ class Settings(BaseSettings):
     prove_concurrency: int = Field(
         4, ge=1, le=64, description="Events each worker proves at once (fetch and store overlap)."
     )
+    decode_memory_mb: int = Field(
+        256,
+        ge=16,
+        le=65536,
+        description="MiB of decoded pictures a worker (or the verify service) holds at once, "
+        "estimated per format; further decodes wait, and one picture larger than this decodes "
+        "alone.",
+    )
     consumer_session_timeout_seconds: float = Field(
         30.0,
         ge=6,

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from streams.imaging import ImageFacts, hamming_distance, inspect_image
+from streams.memory_budget import MemoryBudget
 from streams.perceptual_index import Match
 from streams.proofs import ProofDocument
 from streams.signing import KeySet
@@ -200,6 +201,7 @@ class Verifier:
         max_image_bytes: int,
         max_image_pixels: int,
         max_candidates: int = MAX_CANDIDATES,
+        decode_budget: MemoryBudget | None = None,
     ) -> None:
         if max_candidates < 1:
             raise ValueError("max_candidates must be at least 1")
@@ -210,6 +212,7 @@ class Verifier:
         self._max_image_bytes = max_image_bytes
         self._max_image_pixels = max_image_pixels
         self._max_candidates = max_candidates
+        self._decode_budget = decode_budget
 
     def verify(
         self,
@@ -229,7 +232,10 @@ class Verifier:
         """
         query = _Query(
             image=inspect_image(
-                image_bytes, max_bytes=self._max_image_bytes, max_pixels=self._max_image_pixels
+                image_bytes,
+                max_bytes=self._max_image_bytes,
+                max_pixels=self._max_image_pixels,
+                reserve=self._decode_budget.reserve if self._decode_budget else None,
             ),
             tenant=tenant,
             max_distance=max_distance,

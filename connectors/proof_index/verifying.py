@@ -4,6 +4,7 @@ from the configured proof store, what `credlink verify` and the verify service b
 from __future__ import annotations
 
 from connectors.proof_index.store import ProofIndex
+from streams.memory_budget import MemoryBudget
 from streams.runtime import build_store
 from streams.settings import Settings
 from streams.signing import KeySet
@@ -21,7 +22,7 @@ def build_verifier(
     settings: Settings, index: ProofIndex, keyset: KeySet, proofs: StoredProofs
 ) -> Verifier:
     """A verifier that looks images up in `index` and checks proofs against `keyset`, with the
-    settings' image limits."""
+    settings' image limits and decode memory budget."""
     return Verifier(
         exact=index.proof_of_image,
         perceptual=index,
@@ -29,4 +30,5 @@ def build_verifier(
         keyset=keyset,
         max_image_bytes=settings.max_image_bytes,
         max_image_pixels=settings.max_image_pixels,
+        decode_budget=MemoryBudget(settings.decode_memory_mb * 1024 * 1024),
     )

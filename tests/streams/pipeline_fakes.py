@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from streams.codecs import ImageReference
 from streams.fetching import ImageFetcher
+from streams.memory_budget import MemoryBudget
 from streams.pipeline import ImageLimits, ProofPipeline
 from streams.signing import KeySet, Signer
 from streams.stores.base import ProofNotFound, ProofStore, StoredProof
@@ -74,7 +76,10 @@ class FailingStore(MemoryStore):
 
 
 def make_pipeline(
-    store: ProofStore, fetcher: ImageFetcher, limits: ImageLimits = LIMITS
+    store: ProofStore,
+    fetcher: ImageFetcher,
+    limits: ImageLimits = LIMITS,
+    decode_budget: MemoryBudget | None = None,
 ) -> ProofPipeline:
     return ProofPipeline(
         fetcher=fetcher,
@@ -83,4 +88,19 @@ def make_pipeline(
         limits=limits,
         key_prefix=KEY_PREFIX,
         retention_days=RETENTION_DAYS,
+        decode_budget=decode_budget,
     )
+
+
+class RecordingBudget(MemoryBudget):
+    """A roomy budget that remembers every reservation."""
+
+    def __init__(self) -> None:
+        super().__init__(1 << 40)
+        self.reserved: list[int] = []
+
+    @contextmanager
+    def reserve(self, amount: int) -> Iterator[None]:
+        self.reserved.append(amount)
+        with super().reserve(amount):
+            yield

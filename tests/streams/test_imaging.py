@@ -8,7 +8,9 @@ import struct
 import time
 import warnings
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import imagehash
@@ -17,7 +19,14 @@ import pytest
 from PIL import Image, ImageDraw
 
 from streams.errors import ImageRejected, ImageTooLarge, InputRejected
-from streams.imaging import ImageFacts, hamming_distance, inspect_image
+from streams.imaging import (
+    DECODE_BYTES_PER_PIXEL,
+    ImageFacts,
+    decode_cost,
+    hamming_distance,
+    inspect_image,
+)
+from streams.memory_budget import MemoryBudget
 from tests.images import (
     encode,
     gif_declaring,
@@ -327,6 +336,60 @@ def test_hashing_the_reduced_luminance_keeps_hashes_within_a_few_bits_of_full_si
     phash_distance, dhash_distance = distances(reduced, full)
     assert phash_distance <= 2
     assert dhash_distance <= 6
+
+
+@pytest.mark.parametrize(
+    ("image_format", "width", "height", "decoded"),
+    [
+        ("PNG", 1200, 900, (1200, 900)),
+        ("WEBP", 800, 600, (800, 600)),
+        ("JPEG", 4000, 3000, (500, 375)),
+    ],
+)
+def test_the_decode_reserves_its_estimated_cost_at_the_decoded_size(
+    image_format: str, width: int, height: int, decoded: tuple[int, int]
+) -> None:
+    reserved: list[int] = []
+
+    @contextmanager
+    def reserve(amount: int) -> Iterator[None]:
+        reserved.append(amount)
+        yield
+
+    inspect(encode(photo(width, height, seed=8), image_format), reserve=reserve)
+
+    assert reserved == [decode_cost(*decoded, image_format)]
+    assert reserved[0] == decoded[0] * decoded[1] * DECODE_BYTES_PER_PIXEL[image_format]
+
+
+def test_pictures_decoded_at_once_stay_within_the_memory_budget() -> None:
+    pictures = [encode(photo(1000, 1000, seed=seed), "PNG") for seed in range(6)]
+    one = decode_cost(1000, 1000, "PNG")
+    budget = MemoryBudget(2 * one)  # room for two at once
+    peak = 0
+
+    @contextmanager
+    def reserve(amount: int) -> Iterator[None]:
+        nonlocal peak
+        with budget.reserve(amount):
+            peak = max(peak, budget.held)
+            yield
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda data: inspect(data, reserve=reserve), pictures))
+
+    assert peak == 2 * one
+    assert budget.held == 0
+
+
+def test_a_failed_decode_gives_its_reservation_back() -> None:
+    budget = MemoryBudget(1 << 30)
+    truncated = encode(photo(640, 480, seed=9), "PNG")[:5000]
+
+    with pytest.raises(ImageRejected):
+        inspect(truncated, reserve=budget.reserve)
+
+    assert budget.held == 0
 
 
 def test_bytes_over_the_limit_are_refused_before_parsing() -> None:

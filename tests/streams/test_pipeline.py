@@ -22,6 +22,7 @@ from streams.errors import (
     UriNotAllowed,
 )
 from streams.fetching import FetchPolicy, ImageFetcher
+from streams.imaging import decode_cost
 from streams.pipeline import MAX_ID_CHARS, ProofPipeline
 from streams.stores.base import (
     PROOF_METADATA_KEYS,
@@ -40,6 +41,7 @@ from tests.streams.pipeline_fakes import (
     SUBMITTED_AT_MS,
     FailingStore,
     MemoryStore,
+    RecordingBudget,
     make_pipeline,
 )
 
@@ -86,6 +88,20 @@ def test_an_inline_image_yields_a_proof_of_exactly_its_bytes(
     assert (proof.width, proof.height, proof.format) == (width, height, image_format)
     assert proof.byte_size == len(data)
     assert (proof.key_id, proof.algorithm) == (SIGNER.key_id, "Ed25519")
+
+
+@pytest.mark.parametrize("image_format", sorted(IMAGES))
+def test_each_picture_is_decoded_inside_a_reservation_of_the_decode_budget(
+    store: MemoryStore, fetcher: ImageFetcher, image_format: str
+) -> None:
+    data, (width, height) = IMAGES[image_format]
+    budget = RecordingBudget()
+
+    make_pipeline(store, fetcher, decode_budget=budget).prove(replace(EVENT, inline_bytes=data))
+
+    [reserved] = budget.reserved
+    assert 0 < reserved <= decode_cost(width, height, image_format)
+    assert budget.held == 0
 
 
 @pytest.mark.parametrize("image_format", sorted(IMAGES))

@@ -18,6 +18,7 @@ from streams.devstack.samples import (
 )
 from streams.errors import ImageRejected, ImageTooLarge
 from streams.imaging import ImageFacts, hamming_distance, inspect_image
+from streams.memory_budget import MemoryBudget
 from streams.perceptual_index import IndexEntry, PerceptualIndex
 from streams.proofs import ProofDocument, sign_proof, storage_key
 from streams.signing import KeySet, Signer
@@ -30,6 +31,7 @@ from streams.verifying import (
     VerdictOutcome,
     Verifier,
 )
+from tests.streams.pipeline_fakes import RecordingBudget
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 4_000_000
@@ -94,7 +96,9 @@ class Proofs:
     def exact(self, tenant: str | None, sha256: str) -> str | None:
         return self.by_sha256.get((tenant, sha256))
 
-    def verifier(self, keyset: KeySet = KEYSET) -> Verifier:
+    def verifier(
+        self, keyset: KeySet = KEYSET, decode_budget: MemoryBudget | None = None
+    ) -> Verifier:
         return Verifier(
             exact=self.exact,
             perceptual=self.index,
@@ -102,6 +106,7 @@ class Proofs:
             keyset=keyset,
             max_image_bytes=MAX_BYTES,
             max_image_pixels=MAX_PIXELS,
+            decode_budget=decode_budget,
         )
 
 
@@ -116,6 +121,20 @@ def assert_one_line(verdict: Verdict) -> None:
 
 
 class TestVerdicts:
+    def test_the_image_to_verify_is_decoded_inside_a_reservation_of_the_decode_budget(
+        self, proofs: Proofs
+    ) -> None:
+        original = camera_picture(1)
+        proofs.prove(original, event_id="e-1")
+        budget = RecordingBudget()
+
+        verdict = proofs.verifier(decode_budget=budget).verify(original)
+
+        assert verdict.verified
+        assert len(budget.reserved) == 1
+        assert budget.reserved[0] > 0
+        assert budget.held == 0
+
     def test_the_proven_bytes_themselves_are_verified_exactly(self, proofs: Proofs) -> None:
         original = camera_picture(1)
         document = proofs.prove(original, event_id="e-1")
