@@ -23,13 +23,13 @@ from streams.benchmarking.corpus import build_corpus
 IMAGES = 24
 
 PROBE = """
-import json, sys
+import json, os, sys
 import streams.app  # everything a worker imports
+from streams.benchmarking.processes import peak_rss_bytes, rss_bytes
 from streams.imaging import inspect_image
 
-def status(field):
-    with open("/proc/self/status") as lines:
-        return next(int(line.split()[1]) for line in lines if line.startswith(field)) / 1024
+def megabytes(read_bytes):
+    return read_bytes(os.getpid()) / (1024 * 1024)
 
 def tiny_png():
     import io
@@ -40,9 +40,9 @@ def tiny_png():
 
 inspect_image(tiny_png(), max_bytes=1 << 30, max_pixels=1 << 30)  # first-use set-up, paid once
 data = open(sys.argv[1], "rb").read()
-before = status("VmRSS:")
+before = megabytes(rss_bytes)
 inspect_image(data, max_bytes=1 << 30, max_pixels=1 << 30)
-print(json.dumps({"baseline_mb": before, "peak_added_mb": status("VmHWM:") - before}))
+print(json.dumps({"baseline_mb": before, "peak_added_mb": megabytes(peak_rss_bytes) - before}))
 """
 
 

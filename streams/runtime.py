@@ -21,6 +21,7 @@ from streams.stores.s3 import S3ProofStore, make_s3_client
 
 __all__ = [
     "S3Instrument",
+    "build_decode_budget",
     "build_fetcher",
     "build_pipeline",
     "build_signer",
@@ -124,5 +125,10 @@ def build_pipeline(
         key_prefix=settings.proof_key_prefix,
         retention_days=settings.proof_retention_days,
         observer=observer,
-        decode_budget=MemoryBudget(settings.decode_memory_mb * 1024 * 1024),
+        decode_budget=build_decode_budget(settings),
     )
+
+
+def build_decode_budget(settings: Settings) -> MemoryBudget:
+    """The budget of decoded-picture memory one process shares between its decodes."""
+    return MemoryBudget(settings.decode_memory_mb * 1024 * 1024)

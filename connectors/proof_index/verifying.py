@@ -4,8 +4,7 @@ from the configured proof store, what `credlink verify` and the verify service b
 from __future__ import annotations
 
 from connectors.proof_index.store import ProofIndex
-from streams.memory_budget import MemoryBudget
-from streams.runtime import build_store
+from streams.runtime import build_decode_budget, build_store
 from streams.settings import Settings
 from streams.signing import KeySet
 from streams.verifying import StoredProofs, Verifier
@@ -30,5 +29,5 @@ def build_verifier(
         keyset=keyset,
         max_image_bytes=settings.max_image_bytes,
         max_image_pixels=settings.max_image_pixels,
-        decode_budget=MemoryBudget(settings.decode_memory_mb * 1024 * 1024),
+        decode_budget=build_decode_budget(settings),
     )

@@ -20,13 +20,13 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from connectors.proofs import read_dead_letters, read_proofs
+from streams.benchmarking.processes import rss_bytes
 from streams.codecs import ProcessingFailed, ProofCreated, codec_for
 from streams.dead_letters import MAX_MESSAGE_CHARS
 from streams.devstack.stack import LocalStack
@@ -89,9 +89,7 @@ class RssSampler:
 
     def _run(self) -> None:
         while not self._stop.wait(0.1):
-            status = Path(f"/proc/{self.pid}/status").read_text()
-            (line,) = [line for line in status.splitlines() if line.startswith("VmRSS:")]
-            self.samples.append((self.phase, int(line.split()[1]) // 1024))
+            self.samples.append((self.phase, rss_bytes(self.pid) // (1024 * 1024)))
 
     def peak_mb(self, phase: str | None = None) -> int:
         return max(mb for name, mb in self.samples if phase is None or name == phase)
