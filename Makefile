@@ -22,10 +22,11 @@ test: $(STAMP)
 	deploy/local/install-test-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Style and type checks.
+## Style, type and layer checks.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## Re-pin constraints.txt from pyproject.toml's ranges (in a throwaway venv).
 lock:

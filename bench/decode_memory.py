@@ -18,15 +18,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from streams.benchmarking.corpus import build_corpus
+from streams.devtools.benchmarking.corpus import build_corpus
 
 IMAGES = 24
 
 PROBE = """
 import json, os, sys
-import streams.app  # everything a worker imports
-from streams.benchmarking.processes import peak_rss_bytes, rss_bytes
-from streams.imaging import inspect_image
+import streams.kafka.app  # everything a worker imports
+from streams.devtools.benchmarking.processes import peak_rss_bytes, rss_bytes
+from streams.core.imaging import inspect_image
 
 def megabytes(read_bytes):
     return read_bytes(os.getpid()) / (1024 * 1024)

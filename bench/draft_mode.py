@@ -21,7 +21,7 @@ from functools import partial
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from streams.imaging import JPEG_DRAFT_MIN_SIDE, ImageFacts, hamming_distance, inspect_image
+from streams.core.imaging import JPEG_DRAFT_MIN_SIDE, ImageFacts, hamming_distance, inspect_image
 
 DRAFT_SIDES = (128, 256, 512)
 

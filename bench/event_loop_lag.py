@@ -16,8 +16,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-from streams.devstack.samples import encode, photo
-from streams.imaging import inspect_image
+from streams.core.imaging import inspect_image
+from streams.devtools.samples import encode, photo
 
 TICK = 0.005
 

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from streams.benchmarking.corpus import BenchImage, build_corpus, event_images
-from streams.imaging import HASH_MIN_SIDE, ImageFacts, hamming_distance, inspect_image
+from streams.core.imaging import HASH_MIN_SIDE, ImageFacts, hamming_distance, inspect_image
+from streams.devtools.benchmarking.corpus import BenchImage, build_corpus, event_images
 
 IMAGES = 24
 EVENTS = 2000

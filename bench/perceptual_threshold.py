@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from streams.devstack.samples import CDN_TRANSFORMS, encode, photo
-from streams.imaging import ImageFacts, hamming_distance, inspect_image
-from streams.perceptual_index import IndexEntry, PerceptualIndex
-from streams.verifying import DHASH_THRESHOLD, PERCEPTUAL_THRESHOLD
+from streams.core.image_verifier import DHASH_THRESHOLD, PERCEPTUAL_THRESHOLD
+from streams.core.imaging import ImageFacts, hamming_distance, inspect_image
+from streams.core.perceptual_index import IndexEntry, PerceptualIndex
+from streams.devtools.samples import CDN_TRANSFORMS, encode, photo
 
 # (width, height): landscape, portrait, square and panoramic, 0.1 to 0.8 megapixels.
 SIZES = (

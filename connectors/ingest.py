@@ -27,13 +27,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from confluent_kafka import KafkaError, Message, Producer
 
 from connectors.reader import parse_instant
-from streams.codecs import codec_for
-from streams.codecs.records import ImageReference
-from streams.errors import CredlinkError
-from streams.kafka_clients import ClientConfig, confluent_config
-from streams.pipeline import MAX_SUBMITTED_AT_MS
+from streams.core.codecs.records import ImageReference
+from streams.core.errors import CredlinkError
+from streams.core.pipeline import MAX_SUBMITTED_AT_MS
+from streams.kafka.clients import ClientConfig, confluent_config
+from streams.kafka.serde import codec_for
+from streams.kafka.topics import SUBMITTED
 from streams.settings import Settings
-from streams.topics import SUBMITTED
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -16,9 +16,9 @@ from typing import Literal
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from streams.codecs.records import epoch_millis
-from streams.errors import SetupError
-from streams.kafka_clients import confluent_config
+from streams.core.codecs.records import epoch_millis
+from streams.core.errors import SetupError
+from streams.kafka.clients import confluent_config
 from streams.settings import Settings
 
 __all__ = [

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from connectors.reader import offsets_at, watermarks
-from streams.errors import SetupError
-from streams.kafka_clients import ClientConfig, confluent_config
+from streams.core.errors import SetupError
+from streams.kafka.clients import ClientConfig, confluent_config
 from streams.settings import Settings
 
 __all__ = [

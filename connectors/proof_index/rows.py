@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from streams.codecs.records import ProofCreated, ProofLocation, epoch_millis
-from streams.errors import InputRejected
-from streams.perceptual_index import IndexEntry, band_values
+from streams.core.codecs.records import ProofCreated, ProofLocation, epoch_millis
+from streams.core.errors import InputRejected
+from streams.core.perceptual_index import IndexEntry, band_values
 
 __all__ = [
     "PROOF_COLUMNS",

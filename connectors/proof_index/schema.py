@@ -1,7 +1,7 @@
 """The proof index's tables and indexes, created idempotently when the service starts.
 
 `proofs` holds one row per proof; `proof_phash_bands` files each proof under the four 16-bit
-bands of its pHash, the buckets of `streams.perceptual_index`, so that a search by Hamming
+bands of its pHash, the buckets of `streams.core.perceptual_index`, so that a search by Hamming
 radius reads only the buckets its probe set names (docs/verification.md).
 """
 

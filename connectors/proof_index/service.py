@@ -24,13 +24,13 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from connectors.proof_index.rows import SourcePosition, check_indexable
 from connectors.proof_index.store import ProofIndex
-from streams.codecs import codec_for
-from streams.codecs.records import ProofCreated
-from streams.errors import DecodeFailed, InputRejected, TransientError
-from streams.kafka_clients import confluent_config
-from streams.processor import RetryPolicy
+from streams.core.codecs.records import ProofCreated
+from streams.core.errors import DecodeFailed, InputRejected, TransientError
+from streams.core.processor import RetryPolicy
+from streams.kafka.clients import confluent_config
+from streams.kafka.serde import codec_for
+from streams.kafka.topics import PROOFS_CREATED
 from streams.settings import Settings
-from streams.topics import PROOFS_CREATED
 
 __all__ = ["IndexStats", "ProofIndexService", "offsets_to_commit"]
 

@@ -26,10 +26,10 @@ from connectors.proof_index.rows import (
     proof_row,
 )
 from connectors.proof_index.schema import BANDS_TABLE, SCHEMA_LOCK, SCHEMA_STATEMENTS
-from streams.codecs.records import ProofCreated
-from streams.errors import TransientError
-from streams.imaging import hamming_distance
-from streams.perceptual_index import Match, nearest_first, probe_set
+from streams.core.codecs.records import ProofCreated
+from streams.core.errors import TransientError
+from streams.core.imaging import hamming_distance
+from streams.core.perceptual_index import Match, nearest_first, probe_set
 
 __all__ = ["IndexUnavailable", "ProofIndex"]
 
@@ -222,7 +222,7 @@ class ProofIndex:
         `PerceptualIndex.nearest` finds them (the same order, the same `Match`es).
 
         Only proofs of `tenant` when it is given. Reads the buckets of the multi-index hashing
-        probe set (`streams.perceptual_index.probe_set`: 188 at a radius of 8) through the
+        probe set (`streams.core.perceptual_index.probe_set`: 188 at a radius of 8) through the
         primary key of `proof_phash_bands`, never the whole table; PostgreSQL computes the full
         64-bit distance of each candidate and returns only the matches.
         """

@@ -4,10 +4,10 @@ from the configured proof store, what `credlink verify` and the verify service b
 from __future__ import annotations
 
 from connectors.proof_index.store import ProofIndex
-from streams.runtime import build_decode_budget, build_store
+from streams.core.assembly import build_decode_budget, build_store
+from streams.core.image_verifier import StoredProofs, Verifier
+from streams.core.signing import KeySet
 from streams.settings import Settings
-from streams.signing import KeySet
-from streams.verifying import StoredProofs, Verifier
 
 __all__ = ["build_verifier", "stored_proofs"]
 

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.errors import SetupError
-from streams.files import replace_file
+from streams.core.errors import SetupError
+from streams.core.files import replace_file
 
 __all__ = ["ApiKey", "ApiKeys", "IssuedKey", "issue_api_key", "read_api_keys", "secret_sha256"]
 

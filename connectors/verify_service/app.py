@@ -17,11 +17,11 @@ from aiohttp import BodyPartReader, MultipartReader, web
 
 from connectors.proof_index.store import ProofIndex
 from connectors.verify_service.api_keys import ApiKeys
-from streams.errors import ImageRejected, ImageTooLarge, TransientError
-from streams.signing import KeySet
-from streams.stores.base import ProofNotFound
-from streams.verification import verify_signed_proof
-from streams.verifying import ProofSource, Verifier
+from streams.core.errors import ImageRejected, ImageTooLarge, TransientError
+from streams.core.image_verifier import ProofSource, Verifier
+from streams.core.proof_signature import verify_signed_proof
+from streams.core.signing import KeySet
+from streams.core.stores.base import ProofNotFound
 
 __all__ = ["OPENAPI_PATH", "SERVICE", "ApiError", "VerifyService", "create_app"]
 

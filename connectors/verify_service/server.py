@@ -11,8 +11,8 @@ from connectors.proof_index.store import ProofIndex
 from connectors.proof_index.verifying import build_verifier, stored_proofs
 from connectors.verify_service.api_keys import ApiKeys
 from connectors.verify_service.app import VerifyService, create_app
+from streams.core.signing import load_key_set
 from streams.settings import Settings
-from streams.signing import load_key_set
 
 __all__ = ["serve"]
 

@@ -12,9 +12,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from streams.benchmarking.results import BenchResult
-from streams.benchmarking.runner import BenchPlan, run_bench
 from streams.cli.output import console, fails_cleanly
+from streams.devtools.benchmarking.results import BenchResult
+from streams.devtools.benchmarking.runner import BenchPlan, run_bench
 from streams.settings import get_settings
 
 __all__ = ["bench"]

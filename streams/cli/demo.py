@@ -10,17 +10,17 @@ import typer
 from rich.table import Table
 
 from connectors.ingest import ImageReferencePublisher
-from connectors.proofs import read_dead_letters, read_proofs
+from connectors.output_topics import read_dead_letters, read_proofs
 from streams.cli.output import console, fails_cleanly
-from streams.codecs.records import ImageReference
-from streams.devstack.samples import encode, photo
-from streams.devstack.stack import LocalStack
-from streams.devstack.worker import WorkerProcess
-from streams.errors import SetupError
-from streams.runtime import build_store
+from streams.core.assembly import build_store
+from streams.core.codecs.records import ImageReference
+from streams.core.errors import SetupError
+from streams.core.proof_signature import verify_signed_proof
+from streams.core.signing import generate_key_pair, load_key_set
+from streams.devtools.devstack.stack import LocalStack
+from streams.devtools.devstack.worker import WorkerProcess
+from streams.devtools.samples import encode, photo
 from streams.settings import Settings, get_settings
-from streams.signing import generate_key_pair, load_key_set
-from streams.verification import verify_signed_proof
 
 SAMPLE_BUCKET = "credlink-demo-images"
 FORMATS = ("JPEG", "PNG", "WEBP")

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from streams.cli.output import console, fails_cleanly
-from streams.devstack.stack import LocalStack
-from streams.kafka_clients import write_java_client_properties
+from streams.devtools.devstack.stack import LocalStack
+from streams.kafka.clients import write_java_client_properties
 from streams.settings import get_settings
 
 app = typer.Typer(help="Run the local stack: a Kafka broker, an S3 endpoint and the topics.")

@@ -34,7 +34,7 @@ from connectors.ingest import (
 )
 from connectors.reader import parse_instant
 from streams.cli.output import console, fails_cleanly
-from streams.runtime import s3_client
+from streams.core.assembly import s3_client
 from streams.settings import Settings, get_settings
 
 __all__ = ["app"]

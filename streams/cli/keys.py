@@ -10,8 +10,8 @@ import typer
 
 from connectors.verify_service.api_keys import issue_api_key
 from streams.cli.output import console, fails_cleanly
+from streams.core.signing import generate_key_pair
 from streams.settings import get_settings
-from streams.signing import generate_key_pair
 
 app = typer.Typer(help="Manage the Ed25519 keys that sign proofs, and API keys.")
 

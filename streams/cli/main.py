@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from connectors.proof_index import cli as index_cli
-from connectors.verify_service import cli as verify_service_cli
-from streams.cli import bench, demo, dev, ingest, keys, proofs, replay, verify, worker
+from streams.cli import (
+    bench,
+    demo,
+    dev,
+    index,
+    ingest,
+    keys,
+    proofs,
+    replay,
+    serve_verify,
+    verify,
+    worker,
+)
 
 __all__ = ["app", "main"]
 
@@ -21,11 +31,11 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(proofs.app, name="proofs")
 app.command("replay")(replay.replay)
-app.add_typer(index_cli.app, name="index", help="The downstream proof index in PostgreSQL.")
+app.add_typer(index.app, name="index", help="The downstream proof index in PostgreSQL.")
 app.command("worker")(worker.worker)
 app.command("demo")(demo.demo)
 app.command("verify")(verify.verify)
-app.command("serve-verify")(verify_service_cli.serve_verify)
+app.command("serve-verify")(serve_verify.serve_verify)
 app.command("bench")(bench.bench)
 
 

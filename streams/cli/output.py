@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from streams.errors import SetupError
+from streams.core.errors import SetupError
 
 __all__ = ["console", "fails_cleanly", "print_error"]
 

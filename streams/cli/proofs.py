@@ -24,16 +24,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from connectors.proofs import find_proof, proof_events, verify_stored_proof
+from connectors.output_topics import find_proof, proof_events, verify_stored_proof
 from connectors.reader import Record, Start, parse_instant
 from streams.cli.output import console, fails_cleanly
-from streams.codecs.records import ProofCreated
-from streams.errors import DecodeFailed
-from streams.runtime import build_store
+from streams.core.assembly import build_store
+from streams.core.codecs.records import ProofCreated
+from streams.core.errors import DecodeFailed
+from streams.core.signing import load_key_set
+from streams.core.stores.base import ProofNotFound
+from streams.kafka.topics import PROOFS_CREATED
 from streams.settings import get_settings
-from streams.signing import load_key_set
-from streams.stores.base import ProofNotFound
-from streams.topics import PROOFS_CREATED
 
 __all__ = ["app"]
 

@@ -9,15 +9,15 @@ from typing import Annotated
 
 import typer
 
-from connectors.proof_index.cli import Dsn, checked_dsn, index_setup_errors
 from connectors.proof_index.store import ProofIndex
 from connectors.proof_index.verifying import build_verifier, stored_proofs
+from streams.cli.index import Dsn, checked_dsn, index_setup_errors
 from streams.cli.output import print_error
-from streams.errors import ImageTooLarge, InputRejected, SetupError, TransientError
-from streams.runtime import build_fetcher
+from streams.core.assembly import build_fetcher
+from streams.core.errors import ImageTooLarge, InputRejected, SetupError, TransientError
+from streams.core.signing import load_key_set
+from streams.core.stores.base import StoreMisconfigured
 from streams.settings import Settings, get_settings
-from streams.signing import load_key_set
-from streams.stores.base import StoreMisconfigured
 
 __all__ = ["INPUT_UNUSABLE", "SETUP_FAILED", "verify"]
 

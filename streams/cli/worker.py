@@ -5,11 +5,11 @@ from __future__ import annotations
 import faust
 from confluent_kafka.admin import AdminClient
 
-from streams.app import create_app, internal_topics
 from streams.cli.output import fails_cleanly
-from streams.kafka_clients import confluent_config
+from streams.kafka.app import create_app, internal_topics
+from streams.kafka.clients import confluent_config
+from streams.kafka.topics import ensure_topics, pipeline_topics
 from streams.settings import get_settings
-from streams.topics import ensure_topics, pipeline_topics
 
 
 @fails_cleanly

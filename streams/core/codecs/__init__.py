@@ -1,0 +1,30 @@
+"""Avro codecs of the pipeline's events: the `.avsc` schemas, typed records, single-object encoding.
+
+The Confluent Schema Registry framing, which talks to a registry, is
+`streams.kafka.schema_registry`; `streams.kafka.serde.codec_for` chooses between the two.
+"""
+
+from __future__ import annotations
+
+from streams.core.codecs.base import Codec, Deserializer, Serializer
+from streams.core.codecs.records import (
+    ImageReference,
+    ProcessingFailed,
+    ProofCreated,
+    ProofLocation,
+)
+from streams.core.codecs.schemas import NamedSchema, SchemaSet
+from streams.core.codecs.single_object import SingleObjectCodec
+
+__all__ = [
+    "Codec",
+    "Deserializer",
+    "ImageReference",
+    "NamedSchema",
+    "ProcessingFailed",
+    "ProofCreated",
+    "ProofLocation",
+    "SchemaSet",
+    "Serializer",
+    "SingleObjectCodec",
+]

@@ -1,0 +1,343 @@
+"""Verifying an image against the stored proofs: by its exact bytes, else by its pHash.
+
+Plain synchronous Python, the domain behind the verification CLI and HTTP service. Lookups
+(exact and perceptual) only propose proofs; what a verdict says about the image is taken from
+the signed proof document, never from an index. docs/verification.md describes the procedure,
+the threshold and how it was measured, and the exit codes.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from streams.core.imaging import ImageFacts, hamming_distance, inspect_image
+from streams.core.memory_budget import MemoryBudget
+from streams.core.perceptual_index import Match
+from streams.core.proof_document import ProofDocument
+from streams.core.proof_signature import Outcome, verify_signed_proof
+from streams.core.signing import KeySet
+from streams.core.stores.base import ProofNotFound, ProofStore
+
+__all__ = [
+    "DHASH_THRESHOLD",
+    "MAX_CANDIDATES",
+    "PERCEPTUAL_THRESHOLD",
+    "ExactLookup",
+    "PerceptualSearch",
+    "ProofSource",
+    "StoredProofs",
+    "Verdict",
+    "VerdictOutcome",
+    "Verifier",
+]
+
+# pHash bits (out of 64) within which a copy still counts as the proven image, and the radius
+# of the perceptual index search. bench/perceptual_threshold.py measured CDN-style copies at
+# most 4 bits from their original and the nearest unrelated picture 10 bits away;
+# docs/verification.md has the tables and the reasoning.
+PERCEPTUAL_THRESHOLD = 8
+
+# dHash bits a perceptual match must also be within: a second, independent check. Copies drift
+# a little more in dHash than in pHash (at most 5 bits measured), while unrelated pictures that
+# come near in pHash are far apart in dHash (18 bits or more for all within 14 bits in pHash).
+DHASH_THRESHOLD = 12
+
+# Most proofs fetched and checked for one query, so a crowd of near-duplicates in the index
+# cannot turn one verification into hundreds of store reads.
+MAX_CANDIDATES = 8
+
+ExactLookup = Callable[[str | None, str], str | None]
+"""(tenant or None for any tenant, image SHA-256) -> id of a proof of those bytes, or None."""
+
+ProofSource = Callable[[str], bytes]
+"""proof id -> the stored envelope bytes; raises `ProofNotFound` when there is none."""
+
+
+class PerceptualSearch(Protocol):
+    """Proofs by pHash within a Hamming radius: a `PerceptualIndex` in memory, or the proof
+    index in PostgreSQL (`connectors.proof_index.ProofIndex`)."""
+
+    def nearest(
+        self,
+        phash: str,
+        max_distance: int,
+        tenant: str | None = None,
+        *,
+        dhash: str | None = None,
+    ) -> Sequence[Match]:
+        """Every entry within `max_distance` pHash bits (of `tenant` when given), nearest
+        first, with its dHash distance to `dhash` when that is given."""
+        ...
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class VerdictOutcome(enum.Enum):
+    """How a verification ended; `exit_code` is what a command-line verifier exits with."""
+
+    VERIFIED_EXACT = "verified_exact"
+    VERIFIED_PERCEPTUAL = "verified_perceptual"
+    NOT_FOUND = "not_found"
+    SIGNATURE_INVALID = "signature_invalid"
+    UNKNOWN_KEY = "unknown_key"
+    MALFORMED_PROOF = "malformed_proof"
+
+    @property
+    def exit_code(self) -> int:
+        return _EXIT_CODES[self]
+
+    @property
+    def verified(self) -> bool:
+        return self in (VerdictOutcome.VERIFIED_EXACT, VerdictOutcome.VERIFIED_PERCEPTUAL)
+
+
+# 0 only for the strongest claim, so a script that checks for success never takes a lookalike
+# for the original; one decade per kind of answer (1x verified by similarity, 2x nothing to
+# check against, 3x a proof that cannot be trusted); 1 and 2 stay free for the command's own
+# failures (an unreadable image, a usage error).
+_EXIT_CODES = {
+    VerdictOutcome.VERIFIED_EXACT: 0,
+    VerdictOutcome.VERIFIED_PERCEPTUAL: 10,
+    VerdictOutcome.NOT_FOUND: 20,
+    VerdictOutcome.SIGNATURE_INVALID: 30,
+    VerdictOutcome.UNKNOWN_KEY: 31,
+    VerdictOutcome.MALFORMED_PROOF: 32,
+}
+
+_FAILURES = {
+    Outcome.BAD_SIGNATURE: VerdictOutcome.SIGNATURE_INVALID,
+    Outcome.UNKNOWN_KEY: VerdictOutcome.UNKNOWN_KEY,
+    Outcome.MALFORMED: VerdictOutcome.MALFORMED_PROOF,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What verifying one image found, with a one-line `message` for people.
+
+    `image` holds the facts of the image verified. `proof_id` names the proof the verdict is
+    about (none for `NOT_FOUND`). Only when verified: `document` is the signed proof document,
+    `distance` and `dhash_distance` the Hamming distances between the image's hashes and the
+    document's (0 and 0 for the very same bytes). `key_id` is the key the proof names, when
+    the proof could be read.
+    """
+
+    outcome: VerdictOutcome
+    message: str
+    image: ImageFacts
+    proof_id: str | None = None
+    document: ProofDocument | None = None
+    distance: int | None = None
+    dhash_distance: int | None = None
+    key_id: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.outcome.verified
+
+    @property
+    def exit_code(self) -> int:
+        return self.outcome.exit_code
+
+    def to_json(self) -> dict[str, Any]:
+        """The verdict as a JSON object: what `credlink verify --json` prints and the verify
+        service returns."""
+        return {
+            "outcome": self.outcome.value,
+            "verified": self.verified,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "proof_id": self.proof_id,
+            "distance": self.distance,
+            "dhash_distance": self.dhash_distance,
+            "key_id": self.key_id,
+            "image": self.image.to_dict(),
+            "proof": self.document.to_dict() if self.document is not None else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProofs:
+    """A `ProofSource` over a `ProofStore`, which keeps proofs by storage key, not by id.
+
+    `key_of` maps a proof id to its storage key (the `location.key` of its `ProofCreated`
+    event), or None when it does not know the proof.
+    """
+
+    store: ProofStore
+    key_of: Callable[[str], str | None]
+
+    def __call__(self, proof_id: str) -> bytes:
+        key = self.key_of(proof_id)
+        if key is None:
+            raise ProofNotFound(proof_id)
+        return self.store.get(key)
+
+
+class Verifier:
+    """Finds the proof of an image and checks it against a key set.
+
+    Candidates are taken in order: the proof the exact lookup names for the image's SHA-256,
+    then the perceptual index's matches within the thresholds, nearest first, `max_candidates`
+    in all. The first candidate whose signature is valid and whose signed document covers the
+    image (same tenant when one is asked for, and the same SHA-256, or pHash and dHash within
+    the thresholds) is the verdict. When none does, the first candidate whose proof could not
+    be trusted is the verdict (a forged or unreadable proof is worth reporting), and otherwise
+    `NOT_FOUND`. A candidate whose proof is missing from the store counts as not found.
+    """
+
+    def __init__(
+        self,
+        *,
+        exact: ExactLookup,
+        perceptual: PerceptualSearch,
+        proofs: ProofSource,
+        keyset: KeySet,
+        max_image_bytes: int,
+        max_image_pixels: int,
+        max_candidates: int = MAX_CANDIDATES,
+        decode_budget: MemoryBudget | None = None,
+    ) -> None:
+        if max_candidates < 1:
+            raise ValueError("max_candidates must be at least 1")
+        self._exact = exact
+        self._perceptual = perceptual
+        self._proofs = proofs
+        self._keyset = keyset
+        self._max_image_bytes = max_image_bytes
+        self._max_image_pixels = max_image_pixels
+        self._max_candidates = max_candidates
+        self._decode_budget = decode_budget
+
+    def verify(
+        self,
+        image_bytes: bytes,
+        *,
+        tenant: str | None = None,
+        max_distance: int = PERCEPTUAL_THRESHOLD,
+        max_dhash_distance: int = DHASH_THRESHOLD,
+    ) -> Verdict:
+        """The verdict on `image_bytes`: proven by which proof, exactly or by similarity.
+
+        Only proofs of `tenant` count when it is given. A perceptual match is within
+        `max_distance` bits in pHash and `max_dhash_distance` bits in dHash. Raises
+        `ImageRejected` (or its `ImageTooLarge`) when the bytes are not an acceptable image,
+        and lets the proof source's errors other than `ProofNotFound` (such as
+        `TransientError`) through.
+        """
+        query = _Query(
+            image=inspect_image(
+                image_bytes,
+                max_bytes=self._max_image_bytes,
+                max_pixels=self._max_image_pixels,
+                reserve=self._decode_budget.reserve if self._decode_budget else None,
+            ),
+            tenant=tenant,
+            max_distance=max_distance,
+            max_dhash_distance=max_dhash_distance,
+        )
+        first_failure: Verdict | None = None
+        for proof_id in self._candidates(query):
+            verdict = self._judge(proof_id, query)
+            if verdict is None:
+                continue
+            if verdict.verified:
+                return verdict
+            first_failure = first_failure or verdict
+        if first_failure is not None:
+            return first_failure
+        scope = f" of tenant {tenant!r}" if tenant is not None else ""
+        return Verdict(
+            VerdictOutcome.NOT_FOUND,
+            f"no proof found: no proof{scope} of these bytes, and none of an image within "
+            f"pHash distance {max_distance} and dHash distance {max_dhash_distance}",
+            query.image,
+        )
+
+    def _candidates(self, query: _Query) -> Iterator[str]:
+        """Proof ids to try, at most `max_candidates`; the index is read only if needed."""
+        tried: set[str] = set()
+        exact = self._exact(query.tenant, query.image.sha256)
+        if exact is not None:
+            tried.add(exact)
+            yield exact
+        matches = self._perceptual.nearest(
+            query.image.phash, query.max_distance, query.tenant, dhash=query.image.dhash
+        )
+        for match in matches:
+            if len(tried) == self._max_candidates:
+                return
+            proof_id = match.entry.proof_id
+            if proof_id in tried or (match.dhash_distance or 0) > query.max_dhash_distance:
+                continue
+            tried.add(proof_id)
+            yield proof_id
+
+    def _judge(self, proof_id: str, query: _Query) -> Verdict | None:
+        """The verdict this one proof gives, or None when it says nothing about the image."""
+        try:
+            envelope = self._proofs(proof_id)
+        except ProofNotFound:
+            return None
+        result = verify_signed_proof(envelope, self._keyset)
+        if result.document is None:
+            return Verdict(
+                _FAILURES[result.outcome],
+                _failure_message(result.outcome, proof_id, result.key_id, result.reason),
+                query.image,
+                proof_id=proof_id,
+                key_id=result.key_id,
+            )
+        document = result.document
+        if query.tenant is not None and document.tenant != query.tenant:
+            return None
+        distance = hamming_distance(query.image.phash, document.image.phash)
+        dhash_distance = hamming_distance(query.image.dhash, document.image.dhash)
+        if document.image.sha256 == query.image.sha256:
+            outcome = VerdictOutcome.VERIFIED_EXACT
+            claim = "verified: these exact bytes are"
+        elif distance <= query.max_distance and dhash_distance <= query.max_dhash_distance:
+            outcome = VerdictOutcome.VERIFIED_PERCEPTUAL
+            claim = (
+                f"verified by similarity: not the same bytes, but at pHash distance {distance} "
+                f"and dHash distance {dhash_distance} from"
+            )
+        else:
+            return None
+        return Verdict(
+            outcome,
+            f"{claim} the image of proof {document.proof_id} (tenant {document.tenant!r}, "
+            f"issued {_iso(document.issued_at)}), signed by key {result.key_id}",
+            query.image,
+            proof_id=document.proof_id,
+            document=document,
+            distance=distance,
+            dhash_distance=dhash_distance,
+            key_id=result.key_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    image: ImageFacts
+    tenant: str | None
+    max_distance: int
+    max_dhash_distance: int
+
+
+def _failure_message(outcome: Outcome, proof_id: str, kid: str | None, reason: str) -> str:
+    if outcome is Outcome.BAD_SIGNATURE:
+        return f"proof {proof_id} is not genuine: its signature does not match it (key {kid})"
+    if outcome is Outcome.UNKNOWN_KEY:
+        return f"proof {proof_id} cannot be checked: its key {kid} is not in the key set"
+    return f"proof {proof_id} cannot be read: {reason}"
+
+
+def _iso(moment_ms: int) -> str:
+    moment = _EPOCH + timedelta(milliseconds=moment_ms)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + "Z"

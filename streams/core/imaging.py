@@ -1,0 +1,243 @@
+"""What a proof records about an image: exact and perceptual hashes of untrusted bytes.
+
+The bytes are hostile until proven otherwise: they are size-checked, their declared dimensions
+are checked before any pixel is decoded, and they are decoded once, by an allow-listed decoder.
+The hashing policy (orientation, transparency, 16-bit data, JPEG draft mode) is described in
+docs/hashing.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import struct
+import threading
+import warnings
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+import imagehash
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL.JpegImagePlugin import JpegImageFile
+
+from streams.core.errors import ImageRejected, ImageTooLarge
+
+__all__ = [
+    "ACCEPTED_FORMATS",
+    "DECODE_BYTES_PER_PIXEL",
+    "HASH_MIN_SIDE",
+    "JPEG_DRAFT_MIN_SIDE",
+    "ImageFacts",
+    "decode_cost",
+    "hamming_distance",
+    "inspect_image",
+]
+
+# Formats whose decoders are worth exposing to untrusted input. Everything else Pillow can read
+# (EPS hands the bytes to Ghostscript, for one) is refused before a decoder sees the data.
+ACCEPTED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "AVIF")
+
+# JPEGs are decoded at a libjpeg scale (1/2, 1/4 or 1/8) that keeps the shortest side at least
+# this many pixels: 8x the 32x32 pHash input. bench/draft_mode.py measures what it costs.
+JPEG_DRAFT_MIN_SIDE = 256
+
+# Every picture is hashed from its luminance box-reduced by the largest integer factor that keeps
+# the shortest side at least this many pixels (a JPEG decoded in draft mode is already there):
+# the hashes' own Lanczos downscales then run over a few hundred pixels a side, not thousands.
+# bench/hash_reduce.py measures what it costs.
+HASH_MIN_SIDE = 256
+
+# What decoding a picture and reducing it to luminance holds at its peak, in bytes per pixel of
+# the decoded size (a JPEG's after draft scaling). JPEG, PNG and WebP are measured by
+# bench/decode_memory.py (WebP goes through libwebp's animation decoder: canvas, previous frame
+# and picture), with room for alpha and colour conversions; the others are set high.
+DECODE_BYTES_PER_PIXEL: dict[str, int] = {
+    "JPEG": 3,
+    "PNG": 10,
+    "GIF": 4,
+    "BMP": 10,
+    "TIFF": 16,
+    "WEBP": 18,
+    "AVIF": 18,
+}
+
+# Transparent pixels are hashed as if laid over white, which is what most CDNs do when they
+# flatten an image into a format without alpha.
+_ALPHA_BACKGROUND = 255
+
+_SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
+
+# What Pillow raises on bytes it cannot decode (the set its own fuzzing harness expects).
+_DECODE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    NotImplementedError,
+    struct.error,
+    IndexError,
+    KeyError,
+)
+
+# `warnings.catch_warnings` swaps process-wide state and is not thread-safe, so the scope where
+# Pillow's bomb warning is promoted to an error is kept to the header read and serialised.
+_HEADER_READ_LOCK = threading.Lock()
+
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFacts:
+    """The facts about one image that a proof records.
+
+    `width` and `height` are the dimensions the file declares (before EXIF orientation), not
+    those of any reduced decode. `format` is Pillow's format name (`JPEG`, `PNG`, `WEBP`, ...).
+    """
+
+    sha256: str
+    phash: str
+    dhash: str
+    width: int
+    height: int
+    format: str
+    byte_size: int
+
+    def to_dict(self) -> dict[str, str | int]:
+        """The facts as a JSON object, field name to value (the `image` of a proof)."""
+        return {
+            "sha256": self.sha256,
+            "phash": self.phash,
+            "dhash": self.dhash,
+            "width": self.width,
+            "height": self.height,
+            "format": self.format,
+            "byte_size": self.byte_size,
+        }
+
+
+def inspect_image(
+    data: bytes,
+    *,
+    max_bytes: int,
+    max_pixels: int,
+    jpeg_draft_min_side: int | None = JPEG_DRAFT_MIN_SIDE,
+    hash_min_side: int | None = HASH_MIN_SIDE,
+    reserve: Callable[[int], AbstractContextManager[object]] | None = None,
+) -> ImageFacts:
+    """Hash `data` and read its dimensions, refusing anything hostile or unsupported.
+
+    Raises `ImageTooLarge` when the bytes exceed `max_bytes` or the declared pixel count exceeds
+    `max_pixels` (or Pillow's own decompression-bomb limit), and `ImageRejected` when the bytes
+    are not a decodable image of an accepted format. `jpeg_draft_min_side=None` decodes JPEGs at
+    full size and `hash_min_side=None` hashes the luminance at its decoded size; they exist for
+    measurement, the defaults are the policy. With `reserve`, the decode runs inside
+    `reserve(decode_cost(...))`, for example `MemoryBudget.reserve`.
+    """
+    if len(data) > max_bytes:
+        raise ImageTooLarge(f"image is {len(data)} bytes, above the limit of {max_bytes} bytes")
+    if not data:
+        raise ImageRejected("image is empty (0 bytes)")
+
+    image = _open_header(data)
+    try:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ImageTooLarge(
+                f"image declares {width}x{height} = {width * height} pixels, "
+                f"above the limit of {max_pixels} pixels"
+            )
+        image_format = str(image.format)
+        if jpeg_draft_min_side is not None and isinstance(image, JpegImageFile):
+            image.draft("L", (jpeg_draft_min_side, jpeg_draft_min_side))
+        cost = decode_cost(image.size[0], image.size[1], image_format)
+    except BaseException:
+        image.close()
+        raise
+    with reserve(cost) if reserve is not None else nullcontext():
+        with image:
+            luma = _decode_luma(image, image_format)
+        # Hashed after the decoded picture is closed: only the reduced luminance stays.
+        if hash_min_side is not None:
+            luma = _reduced(luma, hash_min_side)
+    phash, dhash = str(imagehash.phash(luma)), str(imagehash.dhash(luma))
+
+    return ImageFacts(
+        sha256=hashlib.sha256(data).hexdigest(),
+        phash=phash,
+        dhash=dhash,
+        width=width,
+        height=height,
+        format=image_format,
+        byte_size=len(data),
+    )
+
+
+def decode_cost(width: int, height: int, image_format: str) -> int:
+    """Bytes that decoding a `width` x `height` picture of `image_format` holds at its peak."""
+    return (
+        width
+        * height
+        * DECODE_BYTES_PER_PIXEL.get(image_format, max(DECODE_BYTES_PER_PIXEL.values()))
+    )
+
+
+def hamming_distance(hex_a: str, hex_b: str) -> int:
+    """The number of differing bits between two hashes written as hex of equal length."""
+    if len(hex_a) != len(hex_b):
+        raise ValueError(f"hashes differ in length: {len(hex_a)} vs {len(hex_b)} hex digits")
+    if not (_HEX.fullmatch(hex_a.lower()) and _HEX.fullmatch(hex_b.lower())):
+        raise ValueError("hashes must be non-empty hexadecimal strings")
+    return (int(hex_a, 16) ^ int(hex_b, 16)).bit_count()
+
+
+def _open_header(data: bytes) -> Image.Image:
+    """Identify the format and parse the header; no pixel data is decoded yet."""
+    try:
+        with _HEADER_READ_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(f"image dimensions exceed the decompression-bomb limit: {exc}") from exc
+    except UnidentifiedImageError:
+        raise ImageRejected(
+            f"not an image of an accepted format ({', '.join(ACCEPTED_FORMATS)})"
+        ) from None
+    except _DECODE_ERRORS as exc:
+        raise ImageRejected(f"unreadable image header: {exc}") from exc
+
+
+def _decode_luma(image: Image.Image, image_format: str) -> Image.Image:
+    """Decode the first frame, apply EXIF orientation and reduce it to 8-bit luminance."""
+    try:
+        image.load()
+        ImageOps.exif_transpose(image, in_place=True)
+        return _to_luma(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(f"image dimensions exceed the decompression-bomb limit: {exc}") from exc
+    except _DECODE_ERRORS as exc:
+        raise ImageRejected(f"{image_format} image cannot be decoded: {exc}") from exc
+
+
+def _reduced(luma: Image.Image, min_side: int) -> Image.Image:
+    """`luma` box-reduced by the largest integer factor keeping its shortest side >= `min_side`."""
+    factor = min(luma.size) // min_side
+    return luma.reduce(factor) if factor >= 2 else luma
+
+
+def _to_luma(image: Image.Image) -> Image.Image:
+    if image.mode in _SIXTEEN_BIT_MODES:
+        # Pillow's own conversion clips 16-bit values at 255; keep the high byte instead, as a
+        # re-encode to 8 bits would.
+        samples = np.clip(np.asarray(image), 0, 0xFFFF)
+        return Image.fromarray((samples >> 8).astype(np.uint8))
+    if image.has_transparency_data:
+        luma, alpha = image.convert("LA").split()
+        background = Image.new("L", image.size, _ALPHA_BACKGROUND)
+        return Image.composite(luma, background, alpha)
+    try:
+        return image.convert("L")
+    except ValueError:
+        raise ImageRejected(f"unsupported pixel mode {image.mode}") from None

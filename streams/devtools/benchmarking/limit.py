@@ -1,0 +1,73 @@
+"""The compute limit: what one core does when it only hashes and signs, images in memory.
+
+Each distinct image goes through exactly the pipeline's CPU-bound steps (`inspect_image` with
+its draft-mode policy, the proof document, canonical JSON and the Ed25519 signature) in a tight
+loop; the cheapest of a few repeats, in CPU seconds, is its cost. The limit of an event mix is
+the number of events over the summed cost of the images they submit.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+
+from streams.core.imaging import inspect_image
+from streams.core.pipeline import ImageLimits
+from streams.core.proof_document import ProofDocument, SignedProof, sign_proof
+from streams.core.signing import Signer
+from streams.devtools.benchmarking.corpus import BenchImage
+from streams.devtools.benchmarking.results import ComputeLimit
+
+__all__ = ["available_cores", "measure_limit", "prove_in_memory"]
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    return len(os.sched_getaffinity(0))
+
+
+def prove_in_memory(
+    image: BenchImage, signer: Signer, limits: ImageLimits, submitted_at_ms: int
+) -> SignedProof:
+    """The signed proof of `image`: what the pipeline computes between fetch and store."""
+    facts = inspect_image(image.data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+    document = ProofDocument.for_event(
+        event_id=image.name,
+        tenant="bench",
+        submitted_at_ms=submitted_at_ms,
+        source_uri=f"inline:{image.name}",
+        image=facts,
+    )
+    return sign_proof(document, signer)
+
+
+def measure_limit(
+    corpus: Sequence[BenchImage],
+    picks: Sequence[int],
+    signer: Signer,
+    limits: ImageLimits,
+    *,
+    repeats: int = 3,
+    progress: Callable[[], None] = lambda: None,
+) -> ComputeLimit:
+    """The compute limit of the events submitting `corpus[pick]` for each pick."""
+    wall: list[float] = []
+    cpu: list[float] = []
+    submitted_at_ms = time.time_ns() // 1_000_000
+    # The first proof pays for lazy imports and table set-ups that no later one does.
+    prove_in_memory(corpus[0], signer, limits, submitted_at_ms)
+    for image in corpus:
+        timings = []
+        for _ in range(repeats):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            prove_in_memory(image, signer, limits, submitted_at_ms)
+            timings.append((time.process_time() - started_cpu, time.perf_counter() - started))
+        cpu.append(min(cpu_seconds for cpu_seconds, _ in timings))
+        wall.append(min(wall_seconds for _, wall_seconds in timings))
+        progress()
+    return ComputeLimit(
+        cpu_seconds_per_event=sum(cpu[pick] for pick in picks) / len(picks),
+        cores=available_cores(),
+        wall_seconds_per_event=sum(wall[pick] for pick in picks) / len(picks),
+    )

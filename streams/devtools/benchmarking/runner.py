@@ -1,0 +1,308 @@
+"""One benchmark run on a local stack of its own: the compute limit, then the pipeline.
+
+For each proof store: one worker proves a burst of events (saturation throughput), then events
+produced at half that rate (end-to-end latency), then two workers of one consumer group prove
+a burst (speed-up). Events reference image files under an allowed root, as real ingest does.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from connectors.ingest import ImageReferencePublisher
+from connectors.reader import Record, read_topic
+from streams.core.assembly import build_signer
+from streams.core.codecs.records import ImageReference
+from streams.core.errors import SetupError
+from streams.core.pipeline import ImageLimits
+from streams.core.signing import generate_key_pair
+from streams.devtools.benchmarking.corpus import (
+    BenchImage,
+    build_corpus,
+    describe_mix,
+    event_images,
+)
+from streams.devtools.benchmarking.limit import available_cores, measure_limit
+from streams.devtools.benchmarking.processes import cpu_seconds, peak_rss_bytes
+from streams.devtools.benchmarking.results import (
+    BenchResult,
+    Latency,
+    Machine,
+    StoreResult,
+    Throughput,
+)
+from streams.devtools.devstack.processes import free_port
+from streams.devtools.devstack.stack import LocalStack
+from streams.devtools.devstack.worker import WorkerProcess
+from streams.kafka.topics import PROOFS_CREATED, SUBMITTED
+from streams.settings import Settings
+
+__all__ = ["BenchPlan", "Progress", "run_bench"]
+
+StoreName = Literal["filesystem", "s3"]
+Progress = Callable[[str, int, int], None]
+"""Told (what is measured, how many done, of how many) as a run advances."""
+
+_PARTITIONS = 4
+_READY_TIMEOUT = 120.0
+_LATENCY_SECONDS = 40.0
+_MIN_LATENCY_EVENTS = 100
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    events: int
+    seed: int
+    stores: tuple[StoreName, ...]
+    distinct_images: int = 24
+    tiny: bool = False
+    limit_repeats: int = 3
+
+
+def run_bench(base: Settings, plan: BenchPlan, progress: Progress) -> BenchResult:
+    """Run `plan` on a local stack started under a temporary directory and stopped at the end."""
+    load_start = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="credlink-bench-") as temporary:
+        home = Path(temporary)
+        stack = LocalStack(
+            base.model_copy(
+                update={
+                    "dev_home": home,
+                    "dev_kafka_port": free_port(),
+                    "dev_controller_port": free_port(),
+                    "dev_s3_port": free_port(),
+                }
+            )
+        )
+        corpus = build_corpus(plan.seed, plan.distinct_images, tiny=plan.tiny)
+        picks = event_images(corpus, plan.events, plan.seed)
+        keys = home / "keys"
+        generate_key_pair(keys / "signing-key.pem", keys / "keyset.json")
+        images = home / "images"
+        images.mkdir()
+        for image in corpus:
+            (images / image.name).write_bytes(image.data)
+        settings = base.model_copy(
+            update={
+                "signing_key_file": keys / "signing-key.pem",
+                "keyset_file": keys / "keyset.json",
+            }
+        )
+        limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
+        done = iter(range(1, len(corpus) + 1))
+        limit = measure_limit(
+            corpus,
+            picks,
+            build_signer(settings),
+            limits,
+            repeats=plan.limit_repeats,
+            progress=lambda: progress("compute limit", next(done), len(corpus)),
+        )
+        try:
+            stack.up()
+            bench = _Bench(stack, settings, home, corpus, picks, progress)
+            stores = tuple(bench.measure_store(store) for store in plan.stores)
+        finally:
+            stack.down()
+    return BenchResult(
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
+        machine=_machine(),
+        load_average_start=load_start,
+        load_average_end=os.getloadavg(),
+        parameters={
+            "events": plan.events,
+            "seed": plan.seed,
+            "prove_concurrency": settings.prove_concurrency,
+            "partitions": _PARTITIONS,
+            "tiny_images": plan.tiny,
+        },
+        corpus=describe_mix(corpus, picks),
+        limit=limit,
+        stores=stores,
+    )
+
+
+@dataclass
+class _Bench:
+    stack: LocalStack
+    settings: Settings
+    home: Path
+    corpus: Sequence[BenchImage]
+    picks: Sequence[int]
+    progress: Progress
+
+    def measure_store(self, store: StoreName) -> StoreResult:
+        one = self._deployment(store, "one")
+        with self._workers(one, 1) as workers:
+            burst = self._burst(one, workers, f"{store}, 1 worker")
+            rate = burst.events_per_second / 2
+            count = min(len(self.picks), max(_MIN_LATENCY_EVENTS, round(rate * _LATENCY_SECONDS)))
+            latency = self._paced(one, rate, count, f"{store}, latency at {rate:.1f}/s")
+        two = self._deployment(store, "two")
+        with self._workers(two, 2) as workers:
+            burst_two = self._burst(two, workers, f"{store}, 2 workers")
+        return StoreResult(store, burst, burst_two, latency)
+
+    def _deployment(self, store: StoreName, name: str) -> Settings:
+        run = f"bench-{store}-{name}-{uuid.uuid4().hex[:6]}"
+        return self.stack.client_settings().model_copy(
+            update={
+                "app_id": run,
+                "topic_prefix": f"{run}.",
+                "topic_partitions": _PARTITIONS,
+                "signing_key_file": self.settings.signing_key_file,
+                "keyset_file": self.settings.keyset_file,
+                "proof_store": store,
+                "proof_store_root": self.home / run / "proofs",
+                "fetch_file_roots": (self.home / "images",),
+                "consumer_session_timeout_seconds": 10.0,
+            }
+        )
+
+    @contextmanager
+    def _workers(self, settings: Settings, count: int) -> Iterator[list[WorkerProcess]]:
+        with ExitStack() as stack:
+            workers = []
+            for index in range(count):
+                worker = WorkerProcess(
+                    settings.model_copy(update={"worker_web_port": free_port()}),
+                    self.home,
+                    name=f"{settings.app_id}-{index}",
+                )
+                stack.callback(worker.stop)
+                worker.start(ready_timeout=_READY_TIMEOUT)
+                workers.append(worker)
+            _wait_until_ready(workers)
+            yield workers
+
+    def _references(self, settings: Settings, prefix: str, count: int) -> Iterator[ImageReference]:
+        root = self.home / "images"
+        for index in range(count):
+            image = self.corpus[self.picks[index % len(self.picks)]]
+            yield ImageReference(
+                event_id=f"{settings.app_id}-{prefix}-{index:05d}",
+                tenant="bench",
+                uri=(root / image.name).as_uri(),
+                submitted_at=time.time_ns() // 1_000_000,
+            )
+
+    def _burst(self, settings: Settings, workers: list[WorkerProcess], label: str) -> Throughput:
+        count = len(self.picks)
+        cpu_before = sum(cpu_seconds(_pid(worker)) for worker in workers)
+        publisher = ImageReferencePublisher(settings)
+        for reference in self._references(settings, "burst", count):
+            publisher.publish(reference, key=reference.event_id.encode())
+        publisher.close()
+        proofs = self._collect(settings, PROOFS_CREATED, "burst", count, label)
+        cpu = sum(cpu_seconds(_pid(worker)) for worker in workers) - cpu_before
+        submitted = self._collect(settings, SUBMITTED, "burst", count, label)
+        first_submitted = min(record.timestamp_ms for record in submitted.values())
+        last_proof = max(record.timestamp_ms for record in proofs.values())
+        return Throughput(
+            workers=len(workers),
+            events=count,
+            seconds=(last_proof - first_submitted) / 1000,
+            cpu_seconds=cpu,
+            peak_rss_bytes=tuple(peak_rss_bytes(_pid(worker)) for worker in workers),
+        )
+
+    def _paced(self, settings: Settings, rate: float, count: int, label: str) -> Latency:
+        publisher = ImageReferencePublisher(settings)
+        started = time.monotonic()
+        for index, reference in enumerate(self._references(settings, "paced", count)):
+            pause = started + index / rate - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            publisher.publish(reference, key=reference.event_id.encode())
+            self.progress(label + " (submitting)", index + 1, count)
+        publisher.close()
+        proofs = self._collect(settings, PROOFS_CREATED, "paced", count, label)
+        submitted = self._collect(settings, SUBMITTED, "paced", count, label)
+        return Latency(
+            rate=rate,
+            milliseconds=tuple(
+                float(proofs[key].timestamp_ms - submitted[key].timestamp_ms) for key in submitted
+            ),
+        )
+
+    def _collect(
+        self, settings: Settings, topic: str, prefix: str, count: int, label: str
+    ) -> dict[bytes, Record]:
+        """The records of `topic` keyed `{app_id}-{prefix}-*`, by key, once all `count` are in."""
+        wanted = f"{settings.app_id}-{prefix}-".encode()
+        found: dict[bytes, Record] = {}
+        seen = 0
+
+        def complete(records: list[Record]) -> bool:
+            nonlocal seen
+            for record in records[seen:]:
+                if record.key is not None and record.key.startswith(wanted):
+                    found.setdefault(record.key, record)
+            seen = len(records)
+            if topic == PROOFS_CREATED:
+                self.progress(label, len(found), count)
+            return len(found) >= count
+
+        read_topic(settings, settings.topic(topic), until=complete, timeout=300 + count)
+        if len(found) < count:
+            raise SetupError(
+                f"only {len(found)} of {count} records reached {settings.topic(topic)}; "
+                f"see the worker logs under {self.home}"
+            )
+        return found
+
+
+def _pid(worker: WorkerProcess) -> int:
+    if worker.pid is None or not worker.running:
+        raise SetupError(f"the worker is not running; see {worker.log_path}")
+    return worker.pid
+
+
+def _wait_until_ready(workers: Sequence[WorkerProcess]) -> None:
+    """Until every worker answers /readyz: partitions assigned, rebalance over."""
+    deadline = time.monotonic() + _READY_TIMEOUT
+    with httpx.Client(trust_env=False, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            try:
+                if all(
+                    client.get(
+                        f"http://127.0.0.1:{worker.settings.worker_web_port}/readyz"
+                    ).status_code
+                    == 200
+                    for worker in workers
+                ):
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+    raise SetupError("the workers did not become ready; see their logs")
+
+
+def _machine() -> Machine:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return Machine(
+        cpu_model=model,
+        cores_available=available_cores(),
+        cores_total=os.cpu_count() or 1,
+        python=platform.python_version(),
+        platform=platform.platform(),
+    )

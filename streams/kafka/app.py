@@ -1,0 +1,138 @@
+"""The Faust application of a worker: broker, tables, agents, metrics and endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+import faust
+
+from streams.core.assembly import build_pipeline
+from streams.core.observing import CompositeObserver, PipelineObserver
+from streams.core.processor import EventProcessor, RetryPolicy
+from streams.core.tally import ProofTally
+from streams.kafka.agents import Codecs, register_agents
+from streams.kafka.clients import faust_broker_credentials, faust_broker_url
+from streams.kafka.lag import LagProbe
+from streams.kafka.topics import PROOFS_CREATED, SUBMITTED, TopicSpec, tenant_repartition_topic
+from streams.kafka.transport import Transport
+from streams.kafka.web import is_ready, register_endpoints
+from streams.ops.error_reporting import (
+    RELEASE,
+    SentryObserver,
+    init_error_reporting,
+    settings_secrets,
+)
+from streams.ops.metrics import PipelineMetrics, TableMetrics, WorkerMetrics, new_registry
+from streams.settings import Settings
+
+__all__ = ["create_app", "internal_topics"]
+
+
+def create_app(settings: Settings) -> faust.App:
+    """A Faust app for `settings` with the pipeline's agents, tables, metrics and endpoints."""
+    app = faust.App(
+        settings.app_id,
+        broker=faust_broker_url(settings),
+        broker_credentials=faust_broker_credentials(settings),
+        store="memory://",
+        autodiscover=False,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.consumer_session_timeout_seconds,
+        # No standby copies: a takeover recovers the partition's entries from the changelog.
+        # (The tally counts only the active partitions either way.)
+        table_standby_replicas=0,
+        web_enabled=True,
+        # Faust binds `web_bind` (default 0.0.0.0); `web_host` only names the host in URLs.
+        web_bind=settings.worker_web_host,
+        web_host=settings.worker_web_host,
+        web_port=settings.worker_web_port,
+    )
+    app.transport = Transport(app.conf.broker_consumer, app)
+    registry = new_registry()
+    metrics = WorkerMetrics(registry)
+    observers: list[PipelineObserver] = [PipelineMetrics(metrics, "prove")]
+    if init_error_reporting(
+        settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
+        environment=settings.sentry_environment,
+        release=RELEASE,
+        secrets=settings_secrets(settings),
+    ):
+        observers.append(SentryObserver("prove"))
+    observer = CompositeObserver(observers)
+    codecs = Codecs.for_settings(settings)
+    retry = RetryPolicy(max_seconds=settings.transient_retry_max_seconds)
+    processor = EventProcessor(
+        pipeline=build_pipeline(settings, observer, metrics.instrument_s3),
+        input_codec=codecs.submitted,
+        executor=ThreadPoolExecutor(
+            max_workers=settings.prove_concurrency, thread_name_prefix="prove"
+        ),
+        retry=retry,
+        observer=observer,
+    )
+    tally = register_agents(
+        app, settings, processor, codecs, retry, observer, PipelineMetrics(metrics, "count")
+    )
+    registry.register(
+        TableMetrics(
+            by_tenant=lambda: tally.by_tenant().items(),
+            by_format=lambda: _by_format(tally),
+            tenants=settings.metrics_tenants,
+        )
+    )
+    register_endpoints(app, registry)
+    _measure_lag_periodically(app, settings, metrics)
+    return app
+
+
+def internal_topics(app: faust.App, settings: Settings) -> list[TopicSpec]:
+    """The topics Faust keeps for `app`: each table's changelog (compacted) and the tenant
+    repartition topic.
+
+    Created before the worker starts, like the pipeline's own topics: Faust would create them
+    itself, but a consumer that looks at a changelog topic created a moment earlier can see it
+    with no partitions yet, and a table then stops its agent (`PartitionsMismatch`).
+    """
+
+    def spec(name: str, cleanup_policy: str) -> TopicSpec:
+        return TopicSpec(
+            name=name,
+            partitions=settings.topic_partitions,
+            replication_factor=settings.topic_replication_factor,
+            config={"cleanup.policy": cleanup_policy},
+        )
+
+    changelogs = [table.changelog_topic.get_topic_name() for table in app.tables.values()]
+    return [
+        *(spec(name, "compact") for name in sorted(changelogs)),
+        spec(tenant_repartition_topic(settings), "delete"),
+    ]
+
+
+def _by_format(tally: ProofTally) -> Iterable[tuple[str, int]]:
+    totals: dict[str, int] = {}
+    for (_, image_format), count in tally.by_format().items():
+        totals[image_format] = totals.get(image_format, 0) + count
+    return totals.items()
+
+
+def _measure_lag_periodically(app: faust.App, settings: Settings, metrics: WorkerMetrics) -> None:
+    sources = {
+        settings.topic(SUBMITTED),
+        settings.topic(PROOFS_CREATED),
+        tenant_repartition_topic(settings),
+    }
+    probe = LagProbe(settings, settings.app_id)
+
+    async def measure_lag() -> None:
+        metrics.ready.set(1 if is_ready(app) else 0)
+        held = [(tp.topic, tp.partition) for tp in app.consumer.assignment() if tp.topic in sources]
+        lags = await asyncio.get_running_loop().run_in_executor(None, probe.measure, held)
+        metrics.set_lag(settings.app_id, lags)
+
+    app.timer(interval=settings.lag_interval_seconds)(measure_lag)

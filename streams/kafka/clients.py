@@ -1,0 +1,181 @@
+"""Configuration of every Kafka client of the project (confluent-kafka and Faust), from settings:
+the brokers, and how to reach them securely (TLS, mutual TLS, SASL)."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cryptography.hazmat.primitives import serialization
+
+from streams.core.errors import SetupError
+from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from faust.types.auth import CredentialsT
+
+__all__ = [
+    "ClientConfig",
+    "confluent_config",
+    "faust_broker_credentials",
+    "faust_broker_url",
+    "java_client_properties",
+    "ssl_context",
+    "write_java_client_properties",
+]
+
+_LOGIN_MODULES = {
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+}
+
+
+ClientConfig = dict[str, str | int | float | bool]
+
+
+def confluent_config(settings: Settings, extra: ClientConfig | None = None) -> ClientConfig:
+    """librdkafka configuration for a producer, consumer or admin client, plus `extra`."""
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        **_confluent_security(settings),
+        **(extra or {}),
+    }
+
+
+def _confluent_security(settings: Settings) -> ClientConfig:
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return {}
+    config: ClientConfig = {"security.protocol": protocol.lower()}
+    if protocol.startswith("SASL_"):
+        assert settings.kafka_sasl_username is not None  # guaranteed by Settings' validation
+        assert settings.kafka_sasl_password is not None
+        config["sasl.mechanism"] = settings.kafka_sasl_mechanism
+        config["sasl.username"] = settings.kafka_sasl_username
+        config["sasl.password"] = settings.kafka_sasl_password.get_secret_value()
+    if protocol.endswith("SSL"):
+        # librdkafka's bundled OpenSSL does not know where this system keeps its CA
+        # certificates; "probe" makes it look in the usual places, like Python's ssl does.
+        ca_file = settings.kafka_ssl_ca_file
+        config["ssl.ca.location"] = str(ca_file) if ca_file is not None else "probe"
+        if settings.kafka_ssl_cert_file is not None and settings.kafka_ssl_key_file is not None:
+            config["ssl.certificate.location"] = str(settings.kafka_ssl_cert_file)
+            config["ssl.key.location"] = str(settings.kafka_ssl_key_file)
+        if settings.kafka_ssl_key_password is not None:
+            config["ssl.key.password"] = settings.kafka_ssl_key_password.get_secret_value()
+    return config
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context of the `SSL`/`SASL_SSL` protocols (None for the others): the brokers'
+    certificates checked against the CA file, the client certificate presented if set."""
+    if not settings.kafka_security_protocol.endswith("SSL"):
+        return None
+    ca_file = settings.kafka_ssl_ca_file
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file is not None else None)
+    if settings.kafka_ssl_cert_file is not None and settings.kafka_ssl_key_file is not None:
+        password = settings.kafka_ssl_key_password
+        context.load_cert_chain(
+            settings.kafka_ssl_cert_file,
+            settings.kafka_ssl_key_file,
+            password=password.get_secret_value() if password is not None else None,
+        )
+    return context
+
+
+def faust_broker_credentials(settings: Settings) -> CredentialsT | None:
+    """Faust's `broker_credentials` for the security settings; None for `PLAINTEXT`."""
+    # Imported here: the connectors use this module without loading Faust.
+    from faust.auth import SASLCredentials, SSLCredentials
+
+    protocol = settings.kafka_security_protocol
+    context = ssl_context(settings)
+    if protocol.startswith("SASL_"):
+        assert settings.kafka_sasl_password is not None  # guaranteed by Settings' validation
+        return SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=settings.kafka_sasl_password.get_secret_value(),
+            ssl_context=context,
+            mechanism=settings.kafka_sasl_mechanism,
+        )
+    if context is not None:
+        return SSLCredentials(context)
+    return None
+
+
+def faust_broker_url(settings: Settings) -> str:
+    """Faust's broker URL list (`kafka://h1:9092;kafka://h2:9092`)."""
+    hosts = [host.strip() for host in settings.kafka_bootstrap_servers.split(",") if host.strip()]
+    return ";".join(f"kafka://{host}" for host in hosts)
+
+
+def java_client_properties(settings: Settings) -> dict[str, str]:
+    """The security settings as Java client properties, for Kafka's own tools
+    (`--command-config`, `--producer.config`, `--consumer.config`)."""
+    protocol = settings.kafka_security_protocol
+    properties: dict[str, str] = {"security.protocol": protocol}
+    if protocol.startswith("SASL_"):
+        assert settings.kafka_sasl_password is not None  # guaranteed by Settings' validation
+        username = _jaas_quoted(settings.kafka_sasl_username or "")
+        password = _jaas_quoted(settings.kafka_sasl_password.get_secret_value())
+        properties["sasl.mechanism"] = settings.kafka_sasl_mechanism
+        properties["sasl.jaas.config"] = (
+            f"{_LOGIN_MODULES[settings.kafka_sasl_mechanism]} required "
+            f"username={username} password={password};"
+        )
+    if protocol.endswith("SSL"):
+        if settings.kafka_ssl_ca_file is not None:
+            properties["ssl.truststore.type"] = "PEM"
+            properties["ssl.truststore.location"] = str(settings.kafka_ssl_ca_file.resolve())
+        if settings.kafka_ssl_cert_file is not None and settings.kafka_ssl_key_file is not None:
+            properties["ssl.keystore.type"] = "PEM"
+            properties["ssl.keystore.certificate.chain"] = settings.kafka_ssl_cert_file.read_text()
+            properties["ssl.keystore.key"] = _java_readable_key(settings)
+    return properties
+
+
+def _java_readable_key(settings: Settings) -> str:
+    # Java reads only PKCS#8 keys, and no PBES2-encrypted ones (what OpenSSL and `cryptography`
+    # write today); the file holding this key would hold its password anyway.
+    path = settings.kafka_ssl_key_file
+    assert path is not None
+    password = settings.kafka_ssl_key_password
+    try:
+        key = serialization.load_pem_private_key(
+            path.read_bytes(),
+            password.get_secret_value().encode() if password is not None else None,
+        )
+    except (OSError, ValueError, TypeError) as error:
+        raise SetupError(
+            f"cannot read the Kafka client key {path} (CREDLINK_KAFKA_SSL_KEY_FILE, "
+            f"CREDLINK_KAFKA_SSL_KEY_PASSWORD): {error}"
+        ) from None
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+
+
+def write_java_client_properties(settings: Settings, path: Path) -> None:
+    """Write `java_client_properties` to `path`, readable by its owner only (it may hold the
+    SASL password and the client key)."""
+    text = "".join(
+        f"{key}={_properties_escaped(value)}\n"
+        for key, value in java_client_properties(settings).items()
+    )
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def _jaas_quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _properties_escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n")

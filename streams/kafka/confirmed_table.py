@@ -1,0 +1,102 @@
+"""A Faust table whose changelog writes an agent can wait for.
+
+Faust sends a table's changelog writes in the background, not tied to the offset of the event
+that made them, and may commit that offset before the writes reach the broker: a worker killed
+in between comes back without them. An agent that awaits `confirm()` before it takes its next
+event acknowledges each event only once the writes made for it are on the broker.
+
+A write sent again after a failure reaches the broker after any later write already sent, so
+this suits tables whose keys are each written once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from aiokafka.errors import KafkaError
+from faust.exceptions import ProducerSendError
+from faust.types import TP, FutureMessage
+
+from streams.core.processor import RetryPolicy
+
+__all__ = ["ConfirmedTable"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Write:
+    sent: FutureMessage
+    partition: int | None
+    key: Any
+    value: Any
+    key_serializer: Any
+    value_serializer: Any
+
+
+class ConfirmedTable(faust.Table):  # type: ignore[type-arg]
+    """A `faust.Table` that remembers its unconfirmed changelog writes and the partitions it
+    holds after each recovery (`active_partitions`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._unconfirmed: deque[_Write] = deque()
+        self.active_partitions: frozenset[int] = frozenset()
+
+    def send_changelog(
+        self,
+        partition: int | None,
+        key: Any,
+        value: Any,
+        key_serializer: Any = None,
+        value_serializer: Any = None,
+    ) -> FutureMessage:
+        sent = super().send_changelog(partition, key, value, key_serializer, value_serializer)
+        self._unconfirmed.append(
+            _Write(sent, partition, key, value, key_serializer, value_serializer)
+        )
+        return sent
+
+    async def confirm(
+        self, retry: RetryPolicy, on_retry: Callable[[BaseException, int, float], None]
+    ) -> None:
+        """Return once every changelog write made so far is acknowledged by the broker; a write
+        the producer gave up on is sent again, with backoff, until it is."""
+        attempt = 0
+        while self._unconfirmed:
+            write = self._unconfirmed[0]
+            try:
+                await write.sent
+            except (KafkaError, ProducerSendError) as error:
+                attempt += 1
+                delay = retry.delay(attempt)
+                on_retry(error, attempt, delay)
+                log.warning(
+                    "writing to %s failed (attempt %d), retrying in %.1f s: %r",
+                    self.changelog_topic_name,
+                    attempt,
+                    delay,
+                    error,
+                )
+                await asyncio.sleep(delay)
+                self._unconfirmed.popleft()
+                self.send_changelog(
+                    write.partition,
+                    write.key,
+                    write.value,
+                    write.key_serializer,
+                    write.value_serializer,
+                )
+                self._unconfirmed.appendleft(self._unconfirmed.pop())  # still first to confirm
+            else:
+                self._unconfirmed.popleft()
+
+    async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
+        self.active_partitions = frozenset(tp.partition for tp in active_tps)
+        await super().on_recovery_completed(active_tps, standby_tps)

@@ -1,0 +1,138 @@
+"""Verification through the whole chain: images ingested with `credlink ingest`, proved by a
+real worker, indexed into PostgreSQL by the proof index service, then their CDN copies and
+unrelated images judged by the verifier `credlink verify` runs over that index (and, for a
+sample, by the command itself).
+
+The same measurement at the domain level is in tests/unit/streams/core/test_image_verifier.py;
+this one shows that nothing on the way (event encoding, the worker's decoding policy, the stored
+proofs, the index's band rows) loses what the domain promises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from connectors.output_topics import read_dead_letters, read_proofs
+from connectors.proof_index import ProofIndex, ProofIndexService
+from connectors.proof_index.verifying import build_verifier, stored_proofs
+from streams.core.image_verifier import VerdictOutcome
+from streams.core.signing import load_key_set
+from streams.devtools.devstack.stack import LocalStack
+from streams.devtools.devstack.worker import CREDLINK, credlink_env
+from streams.devtools.samples import CDN_TRANSFORMS, camera_picture
+from streams.settings import Settings
+from tests.support.pipeline_scenarios import new_scenario, running_worker
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ORIGINALS = range(1000, 1100)
+STRANGERS = range(2000, 2100)
+TENANT = "acme"
+VERIFIED_PERCEPTUAL, NOT_FOUND = 10, 20  # `credlink verify` exit codes
+
+
+def ingest_directory(settings: Settings, directory: Path) -> str:
+    """`credlink ingest dir` as an operator runs it: the console script, settings from env."""
+    result = subprocess.run(
+        [CREDLINK, "ingest", "dir", str(directory), "--tenant", TENANT, "--quiet"],
+        env=credlink_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout + result.stderr
+
+
+def credlink_verify(settings: Settings, dsn: str, image: Path) -> tuple[int, dict[str, object]]:
+    """`credlink verify --json` as a user runs it: the console script, settings from env."""
+    result = subprocess.run(
+        [CREDLINK, "verify", str(image), "--dsn", dsn, "--json"],
+        env=credlink_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_cdn_copies_of_ingested_images_are_verified_and_unrelated_images_are_not(
+    local_stack: LocalStack, index_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = new_scenario(local_stack, tmp_path)
+    settings = scenario.settings
+    originals = {seed: camera_picture(seed) for seed in ORIGINALS}
+    for seed, data in originals.items():
+        (scenario.image_root / f"photo-{seed}.jpg").write_bytes(data)
+
+    with running_worker(settings, tmp_path):
+        summary = ingest_directory(settings, scenario.image_root)
+        assert f"sent {len(ORIGINALS)}, failed 0" in summary
+        proofs = read_proofs(settings, count=len(ORIGINALS), timeout=180)
+    assert read_dead_letters(settings, count=1, timeout=2) == []
+    proof_of = {proof.sha256: proof.proof_id for proof in proofs}
+    assert len(proof_of) == len(ORIGINALS)
+
+    service = ProofIndexService(
+        settings, index_dsn, f"proof-index-{uuid.uuid4().hex[:8]}", poll_timeout=0.5
+    )
+    indexed = service.run(stop_after=len(proofs), idle_timeout=30)
+    assert indexed.written == len(ORIGINALS)
+
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    recalled: Counter[str] = Counter()
+    false_positives: list[str] = []
+    with ProofIndex(index_dsn) as index:
+        # What `credlink verify` builds for each image, built once for hundreds of them.
+        verifier = build_verifier(
+            settings, index, load_key_set(settings.keyset_file), stored_proofs(settings, index)
+        )
+        for data in originals.values():
+            expected = proof_of[hashlib.sha256(data).hexdigest()]
+            for name, transform in CDN_TRANSFORMS.items():
+                verdict = verifier.verify(transform(data))
+                if verdict.outcome is VerdictOutcome.VERIFIED_PERCEPTUAL and (
+                    verdict.proof_id == expected
+                ):
+                    recalled[name] += 1
+        for seed in STRANGERS:
+            verdict = verifier.verify(camera_picture(seed))
+            if verdict.verified:
+                false_positives.append(f"{seed}: {verdict.message}")
+
+    # The command itself gives the same verdicts: one copy of each kind, one unrelated image.
+    sample = originals[ORIGINALS[0]]
+    for number, transform in enumerate(CDN_TRANSFORMS.values()):
+        copy = copies / f"copy-{number}"
+        copy.write_bytes(transform(sample))
+        code, printed = credlink_verify(settings, index_dsn, copy)
+        assert (code, printed["proof_id"]) == (
+            VERIFIED_PERCEPTUAL,
+            proof_of[hashlib.sha256(sample).hexdigest()],
+        )
+    stranger = copies / "stranger.jpg"
+    stranger.write_bytes(camera_picture(STRANGERS[0]))
+    assert credlink_verify(settings, index_dsn, stranger)[0] == NOT_FOUND
+
+    total = len(ORIGINALS) * len(CDN_TRANSFORMS)
+    recall = sum(recalled.values()) / total
+    per_transform = ", ".join(
+        f"{name} {recalled[name] / len(ORIGINALS):.2f}" for name in CDN_TRANSFORMS
+    )
+    print(
+        f"\nthrough ingest → worker → index → verify: recall {recall:.3f} of {total} copies "
+        f"({per_transform}); false-positive rate {len(false_positives) / len(STRANGERS):.2f} "
+        f"of {len(STRANGERS)} unrelated images"
+    )
+    assert recall >= 0.95
+    assert false_positives == []

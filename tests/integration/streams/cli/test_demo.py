@@ -1,0 +1,47 @@
+"""`credlink demo` runs the whole flow on its own stack and leaves nothing running."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from streams.devtools.devstack.stack import LocalStack
+from tests.support.stacks import free_port, stack_settings
+
+pytestmark = pytest.mark.integration
+
+CREDLINK = str(Path(sys.executable).parent / "credlink")
+
+
+def test_demo_proves_sample_images_dead_letters_bad_ones_and_stops(tmp_path: Path) -> None:
+    settings = stack_settings(tmp_path)
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("CREDLINK_")},
+        "CREDLINK_DEV_HOME": str(tmp_path),
+        "CREDLINK_DEV_KAFKA_PORT": str(settings.dev_kafka_port),
+        "CREDLINK_DEV_CONTROLLER_PORT": str(settings.dev_controller_port),
+        "CREDLINK_DEV_S3_PORT": str(settings.dev_s3_port),
+        "CREDLINK_WORKER_WEB_PORT": str(free_port()),
+        "COLUMNS": "200",
+    }
+    result = subprocess.run(
+        [CREDLINK, "demo", "--images", "6"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    verified = re.findall(r"│ valid\s+│$", result.stdout, re.M)
+    assert len(verified) == 6, result.stdout
+    assert result.stdout.count("UriNotAllowed") == 2
+    assert "local stack stopped" in result.stdout
+    stack = LocalStack(settings)
+    assert [status.state for status in stack.status()] == ["stopped", "stopped"]

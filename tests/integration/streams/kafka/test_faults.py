@@ -1,0 +1,239 @@
+"""Faults on the real stack: killed workers, a restarted broker, an S3 outage.
+
+Each scenario proves a set of events, injects its fault mid-stream and checks that every event
+still ends as a proof (none lost, none dead-lettered) and that the tables count each proof
+once. The module prints the figures table at the end and writes it to `fault-figures.md` in
+pytest's base temporary directory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors.output_topics import read_proofs
+from streams.devtools.devstack.kafka import LocalKafka
+from streams.devtools.devstack.stack import LocalStack
+from streams.devtools.devstack.worker import WorkerProcess
+from streams.kafka.topics import SUBMITTED
+from streams.settings import Settings
+from tests.support.faults import (
+    FaultRun,
+    figures_table,
+    measure_run,
+    wait_until,
+    where_lost_events_are,
+)
+from tests.support.kafka_io import produce
+from tests.support.pipeline_scenarios import Scenario, metric_samples, new_scenario
+from tests.support.stacks import free_port
+from tests.support.tcp_proxy import TcpProxy
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
+
+EVENTS = 120
+PROVED_BEFORE_FAULT = 25
+S3_OUTAGE_SECONDS = 30.0
+
+
+@pytest.fixture(scope="module")
+def fault_figures(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[FaultRun]]:
+    """The runs of this module's scenarios, printed and written as a table at its end."""
+    runs: list[FaultRun] = []
+    yield runs
+    table = figures_table(runs)
+    path = tmp_path_factory.getbasetemp() / "fault-figures.md"
+    path.write_text(table + "\n", encoding="utf-8")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        # Printed past output capturing, so that it shows when every scenario passed too.
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"\nFault figures (also in {path}):")
+            for line in table.splitlines():
+                reporter.write_line(line)
+
+
+def _valid_events(scenario: Scenario) -> Scenario:
+    for index in range(EVENTS):
+        scenario.add_valid(index)
+    return scenario
+
+
+def _publish_and_wait_until_some_are_proved(scenario: Scenario) -> None:
+    settings = scenario.settings
+    produce(settings, settings.topic(SUBMITTED), scenario.events)
+    read_proofs(settings, count=PROVED_BEFORE_FAULT, timeout=120)
+
+
+def _held_partitions(settings: Settings) -> set[int]:
+    """The input partitions a worker measures lag for: those assigned to it."""
+    return {
+        int(labels["partition"])
+        for labels, _ in metric_samples(settings, "credlink_consumer_lag_records")
+        if labels["topic"] == settings.topic(SUBMITTED)
+    }
+
+
+def _backlog(settings: Settings) -> float:
+    return sum(
+        value
+        for labels, value in metric_samples(settings, "credlink_consumer_lag_records")
+        if labels["topic"] == settings.topic(SUBMITTED)
+    )
+
+
+def _assert_recovered(run: FaultRun, *workers: WorkerProcess) -> None:
+    assert PROVED_BEFORE_FAULT <= run.proved_before_fault < run.events_in, (
+        "the fault did not hit mid-stream"
+    )
+    logs = "\n".join(worker.log_tail(2000) for worker in workers)
+    if run.lost:
+        where = where_lost_events_are(workers[0].settings, set(run.lost_events))
+        raise AssertionError(f"{run.lost} events lost:\n{where}\n{logs}")
+    assert run.dlq == 0, logs
+    assert run.proofs_out >= run.events_in
+    assert run.tables_match, "the tables do not count each proof exactly once"
+    assert run.duplicates_identical, "a republished proof differs from the first"
+
+
+def test_a_worker_killed_mid_batch_and_restarted_loses_no_input(
+    local_stack: LocalStack, tmp_path: Path, fault_figures: list[FaultRun]
+) -> None:
+    scenario = _valid_events(new_scenario(local_stack, tmp_path))
+    settings = scenario.settings
+    worker = WorkerProcess(settings, tmp_path)
+    worker.start()
+    try:
+        _publish_and_wait_until_some_are_proved(scenario)
+        worker.kill()
+        killed_at = time.time()
+        worker.start()
+        run = measure_run(
+            "SIGKILL a worker, restart it", settings, scenario.valid_ids, (killed_at, killed_at)
+        )
+    finally:
+        worker.stop()
+    fault_figures.append(run)
+
+    _assert_recovered(run, worker)
+
+
+def test_the_surviving_worker_of_a_group_takes_over_a_killed_ones_partitions(
+    local_stack: LocalStack, tmp_path: Path, fault_figures: list[FaultRun]
+) -> None:
+    scenario = _valid_events(new_scenario(local_stack, tmp_path, lag_interval_seconds=1.0))
+    settings = scenario.settings
+    survivor_settings = settings.model_copy(update={"worker_web_port": free_port()})
+    doomed = WorkerProcess(settings, tmp_path, "worker-a")
+    survivor = WorkerProcess(survivor_settings, tmp_path, "worker-b")
+    doomed.start()
+    survivor.start()
+    try:
+        wait_until(
+            "each worker holds some of the input partitions",
+            lambda: _split_between(_held_partitions(settings), _held_partitions(survivor_settings)),
+            timeout=90,
+        )
+        _publish_and_wait_until_some_are_proved(scenario)
+        doomed.kill()
+        killed_at = time.time()
+        run = measure_run(
+            "two workers, SIGKILL one", settings, scenario.valid_ids, (killed_at, killed_at)
+        )
+        held_at_end = _held_partitions(survivor_settings)
+    finally:
+        doomed.stop()
+        survivor.stop()
+    fault_figures.append(run)
+
+    _assert_recovered(run, doomed, survivor)
+    assert held_at_end == set(range(settings.topic_partitions))
+
+
+def _split_between(first: set[int], second: set[int]) -> bool:
+    return bool(first) and bool(second) and not first & second
+
+
+def test_workers_recover_from_a_broker_restart_without_help(
+    local_stack: LocalStack, tmp_path: Path, fault_figures: list[FaultRun]
+) -> None:
+    # A broker of its own: the other tests share the session's broker and must not see this.
+    broker = LocalKafka(
+        home=tmp_path / "kafka",
+        port=free_port(),
+        controller_port=free_port(),
+        cache_dir=local_stack.settings.kafka_cache_dir,
+    )
+    broker.start()
+    worker: WorkerProcess | None = None
+    try:
+        scenario = _valid_events(
+            new_scenario(local_stack, tmp_path, kafka_bootstrap_servers=broker.bootstrap_servers)
+        )
+        settings = scenario.settings
+        worker = WorkerProcess(settings, tmp_path)
+        worker.start()
+        _publish_and_wait_until_some_are_proved(scenario)
+        stopped_at = time.time()
+        broker.stop()
+        broker.start()
+        back_at = time.time()
+        run = measure_run("broker restart", settings, scenario.valid_ids, (stopped_at, back_at))
+        worker_survived = worker.running
+    finally:
+        if worker is not None:
+            worker.stop()
+        broker.stop()
+    fault_figures.append(run)
+
+    assert worker_survived, "the worker exited instead of reconnecting"
+    _assert_recovered(run, worker)
+
+
+def test_an_s3_outage_delays_events_without_dead_lettering_them(
+    local_stack: LocalStack, tmp_path: Path, fault_figures: list[FaultRun]
+) -> None:
+    proxy = TcpProxy(local_stack.s3.port)
+    try:
+        # Images come from the bucket too: the outage hits fetching and the proof store alike.
+        scenario = _valid_events(
+            new_scenario(
+                local_stack,
+                tmp_path,
+                s3_endpoint_url=proxy.url,
+                transient_retry_max_seconds=5.0,
+                lag_interval_seconds=1.0,
+            ),
+        )
+        settings = scenario.settings
+        worker = WorkerProcess(settings, tmp_path)
+        worker.start()
+        try:
+            _publish_and_wait_until_some_are_proved(scenario)
+            backlog: list[float] = []
+            down_at = time.time()
+            with proxy.outage():
+                outage_ends = time.monotonic() + S3_OUTAGE_SECONDS
+                while time.monotonic() < outage_ends:
+                    backlog.append(_backlog(settings))
+                    time.sleep(1)
+            back_at = time.time()
+            run = measure_run(
+                "S3 endpoint down 30 s", settings, scenario.valid_ids, (down_at, back_at)
+            )
+            retries = sum(value for _, value in metric_samples(settings, "credlink_retries_total"))
+        finally:
+            worker.stop()
+    finally:
+        proxy.close()
+    fault_figures.append(run)
+
+    assert backlog[-1] > 0, "the lag metric showed no backlog at the end of the outage"
+    assert retries > 0, "no transient failure was retried"
+    _assert_recovered(run, worker)

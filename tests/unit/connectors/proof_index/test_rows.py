@@ -1,0 +1,116 @@
+"""Specification of `connectors.proof_index.rows` and of the index's DSN handling: proof events
+mapped to rows and back, what PostgreSQL cannot hold, offsets to commit."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from typer.testing import CliRunner
+
+from connectors.proof_index import (
+    SourcePosition,
+    UnindexableProof,
+)
+from connectors.proof_index.rows import IndexedProof, check_indexable, indexed_proof, proof_row
+from connectors.proof_index.service import offsets_to_commit
+from streams.cli.index import app
+from streams.core.codecs.records import ProofCreated, ProofLocation
+from tests.support.index_proofs import ISSUED_AT, at, proof
+
+
+def test_a_proof_maps_to_a_row_of_its_fields_location_and_source_position() -> None:
+    row = proof_row(proof(3), at(41, partition=2))
+
+    assert row["proof_id"] == proof(3).proof_id
+    assert row["bucket"] == "credlink-proofs"
+    assert row["object_key"] == "proofs/2026/01/01/3.json"
+    assert row["version_id"] is None
+    assert row["issued_at"] == datetime(2026, 1, 1, 0, 0, 0, 3000, tzinfo=UTC)
+    assert (row["source_topic"], row["source_partition"], row["source_offset"]) == (
+        "proofs.created",
+        2,
+        41,
+    )
+
+
+def test_a_row_read_back_is_the_proof_that_was_written() -> None:
+    original = proof(5, tenant="Zürich-株式会社")
+    original = ProofCreated(
+        **{**original.__dict__, "location": ProofLocation(bucket="b", key="k", version_id="v9")}
+    )
+    written_at = datetime(2026, 2, 1, tzinfo=UTC)
+
+    indexed = indexed_proof({**proof_row(original, at(7)), "indexed_at": written_at})
+
+    assert indexed == IndexedProof(proof=original, source=at(7), indexed_at=written_at)
+
+
+def test_issued_at_keeps_every_millisecond_far_from_the_epoch() -> None:
+    far = ProofCreated(**{**proof(0).__dict__, "issued_at": 253_402_300_799_999})  # 9999-12-31
+
+    row = proof_row(far, at(0))
+
+    assert row["issued_at"] == datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+    assert indexed_proof({**row, "indexed_at": row["issued_at"]}).proof.issued_at == far.issued_at
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("tenant", "ac\x00me"), ("signature", "sig-\udc80"), ("issued_at", 10**18)],
+)
+def test_a_proof_postgresql_cannot_hold_is_unindexable(field: str, value: object) -> None:
+    bad = ProofCreated(**{**proof(1).__dict__, field: value})
+
+    with pytest.raises(UnindexableProof, match=field):
+        check_indexable(bad)
+    with pytest.raises(UnindexableProof):
+        proof_row(bad, at(0))
+
+
+def test_a_nul_in_the_location_makes_a_proof_unindexable() -> None:
+    bad = ProofCreated(
+        **{**proof(1).__dict__, "location": ProofLocation(bucket="b", key="pro\x00ofs")}
+    )
+
+    with pytest.raises(UnindexableProof, match="key"):
+        check_indexable(bad)
+
+
+def test_offsets_to_commit_are_the_next_offset_of_each_partition() -> None:
+    positions = [at(5, 0), at(3, 0), at(9, 1), SourcePosition("other", 0, 0), at(4, 0)]
+
+    committed = offsets_to_commit(positions)
+
+    assert [(tp.topic, tp.partition, tp.offset) for tp in committed] == [
+        ("other", 0, 1),
+        ("proofs.created", 0, 6),
+        ("proofs.created", 1, 10),
+    ]
+
+
+def test_an_indexed_proof_as_json_is_the_event_plus_when_and_where_it_was_indexed() -> None:
+    written_at = datetime(2026, 2, 1, tzinfo=UTC)
+    document = IndexedProof(proof=proof(2), source=at(8, 1), indexed_at=written_at).to_json()
+
+    assert document["proof_id"] == proof(2).proof_id
+    assert document["location"] == {
+        "bucket": "credlink-proofs",
+        "key": "proofs/2026/01/01/2.json",
+        "version_id": None,
+    }
+    assert document["issued_at"] == ISSUED_AT + 2
+    assert document["indexed_at"] == "2026-02-01T00:00:00+00:00"
+    assert document["source"] == {"topic": "proofs.created", "partition": 1, "offset": 8}
+    json.dumps(document)
+
+
+def test_a_malformed_dsn_is_one_line_naming_the_option() -> None:
+    result = CliRunner().invoke(
+        app, ["query", "--dsn", "not a dsn", "--tenant", "acme", "--sha256", "00"]
+    )
+
+    assert result.exit_code == 1
+    assert "--dsn is not a PostgreSQL connection string" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,215 @@
+"""Specification of `streams.core.assembly`: the worker's domain objects, built from settings."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from moto import mock_aws
+from pydantic import SecretStr
+
+from streams.core.assembly import build_pipeline, build_signer, build_store
+from streams.core.errors import ImageTooLarge, SetupError
+from streams.core.proof_signature import verify_signed_proof
+from streams.core.signing import KeySet, key_id
+from streams.core.stores.cache import CachedProofStore
+from streams.core.stores.filesystem import FilesystemProofStore
+from streams.core.stores.s3 import S3ProofStore, make_s3_client
+from streams.settings import Settings
+from tests.support.pipeline_fakes import EVENT, PNG
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+PRIVATE_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+PEM = PRIVATE_KEY.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+).decode()
+REGION = "us-east-1"
+BUCKET = "credlink-proofs"
+ACCESS_KEY_ID = "AKIAEXAMPLEKEYID0002"
+SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
+METADATA = {
+    "proof-id": "p-1",
+    "image-sha256": "ab" * 32,
+    "phash": "f0e1d2c3b4a59687",
+    "created-at": "2025-01-01T00:00:00.000Z",
+    "expires-at": "2026-01-01T00:00:00.000Z",
+}
+
+
+def settings(**values: Any) -> Settings:
+    """Settings from `values` only: no `.env` file, and the environment cleared by `clean_env`."""
+    return Settings(_env_file=None, **values)
+
+
+def key_file(path: Path, mode: int) -> Path:
+    path.write_text(PEM)
+    path.chmod(mode)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep `CREDLINK_*` variables of the shell running the tests out of the settings."""
+    for name in list(os.environ):
+        if name.startswith("CREDLINK_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def s3() -> Iterator[S3Client]:
+    with mock_aws():
+        client = make_s3_client(None, REGION, ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+def s3_settings(tmp_path: Path, **values: Any) -> Settings:
+    return settings(
+        proof_store="s3",
+        s3_bucket=BUCKET,
+        s3_region=REGION,
+        s3_access_key_id=SecretStr(ACCESS_KEY_ID),
+        s3_secret_access_key=SecretStr(SECRET_ACCESS_KEY),
+        proof_store_root=tmp_path / "unused",
+        **values,
+    )
+
+
+def test_build_signer_without_a_key_names_the_setting_to_set() -> None:
+    with pytest.raises(SetupError, match="CREDLINK_SIGNING_KEY_FILE"):
+        build_signer(settings())
+
+
+def test_build_signer_loads_the_key_from_pem_text() -> None:
+    signer = build_signer(settings(signing_key_pem=SecretStr(PEM)))
+
+    assert signer.key_id == key_id(PRIVATE_KEY.public_key())
+    assert KeySet([PRIVATE_KEY.public_key()]).verify(signer.key_id, b"data", signer.sign(b"data"))
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400])
+def test_build_signer_loads_the_key_from_an_owner_only_file(tmp_path: Path, mode: int) -> None:
+    path = key_file(tmp_path / "signing.pem", mode)
+
+    signer = build_signer(settings(signing_key_file=path))
+
+    assert signer.key_id == key_id(PRIVATE_KEY.public_key())
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_build_signer_refuses_a_key_file_others_can_read(tmp_path: Path, mode: int) -> None:
+    path = key_file(tmp_path / "signing.pem", mode)
+
+    with pytest.raises(SetupError, match="chmod 600") as refused:
+        build_signer(settings(signing_key_file=path))
+
+    assert PEM.splitlines()[1] not in str(refused.value)
+
+
+def test_build_signer_reports_a_missing_key_file(tmp_path: Path) -> None:
+    with pytest.raises(SetupError, match="does not exist"):
+        build_signer(settings(signing_key_file=tmp_path / "missing.pem"))
+
+
+def test_build_store_defaults_to_a_cached_filesystem_store(tmp_path: Path) -> None:
+    store = build_store(settings(proof_store_root=tmp_path / "proofs"))
+
+    store.put("proofs/p-1.json", b"{}", METADATA)
+
+    assert isinstance(store, CachedProofStore)
+    assert "FilesystemProofStore" in repr(store)
+    assert (tmp_path / "proofs" / "objects" / "proofs" / "p-1.json").read_bytes() == b"{}"
+
+
+def test_build_store_without_cache_entries_is_the_bare_filesystem_store(tmp_path: Path) -> None:
+    store = build_store(settings(proof_store_root=tmp_path / "proofs", proof_cache_entries=0))
+
+    assert isinstance(store, FilesystemProofStore)
+
+
+def test_build_store_for_s3_writes_to_the_configured_bucket(tmp_path: Path, s3: S3Client) -> None:
+    store = build_store(s3_settings(tmp_path, proof_cache_entries=0))
+
+    stored = store.put("proofs/p-1.json", b"{}", METADATA)
+
+    assert isinstance(store, S3ProofStore)
+    assert stored.store == BUCKET
+    head = s3.head_object(Bucket=BUCKET, Key="proofs/p-1.json")
+    assert head["ServerSideEncryption"] == "AES256"
+    assert head["Metadata"] == METADATA
+    assert not (tmp_path / "unused").exists()
+
+
+def test_build_store_for_s3_is_cached_by_default(tmp_path: Path, s3: S3Client) -> None:
+    store = build_store(s3_settings(tmp_path))
+
+    assert isinstance(store, CachedProofStore)
+    assert f"S3ProofStore(bucket={BUCKET!r}" in repr(store)
+
+
+def test_build_pipeline_proves_with_the_configured_key_prefix_and_store(tmp_path: Path) -> None:
+    pipeline = build_pipeline(
+        settings(
+            signing_key_pem=SecretStr(PEM),
+            proof_store_root=tmp_path / "proofs",
+            proof_key_prefix="tenant-proofs/",
+        )
+    )
+
+    proof = pipeline.prove(EVENT)
+
+    assert proof.location.key == f"tenant-proofs/2024/06/10/{proof.proof_id}.json"
+    assert proof.sha256 == hashlib.sha256(PNG).hexdigest()
+    stored = (tmp_path / "proofs" / "objects" / proof.location.key).read_bytes()
+    assert verify_signed_proof(stored, KeySet([PRIVATE_KEY.public_key()])).is_valid
+
+
+def test_build_pipeline_bounds_images_by_the_configured_size(tmp_path: Path) -> None:
+    pipeline = build_pipeline(
+        settings(
+            signing_key_pem=SecretStr(PEM),
+            proof_store_root=tmp_path / "proofs",
+            max_image_bytes=len(PNG) - 1,
+        )
+    )
+
+    with pytest.raises(ImageTooLarge):
+        pipeline.prove(EVENT)
+
+
+def test_build_pipeline_without_a_signing_key_is_a_setup_error(tmp_path: Path) -> None:
+    with pytest.raises(SetupError, match="CREDLINK_SIGNING_KEY_FILE"):
+        build_pipeline(settings(proof_store_root=tmp_path / "proofs"))
+
+
+def test_secrets_in_the_settings_never_show_in_the_built_objects(
+    tmp_path: Path, s3: S3Client
+) -> None:
+    configured = s3_settings(
+        tmp_path, signing_key_pem=SecretStr(PEM), fetch_allowed_buckets=frozenset({"uploads"})
+    )
+    built: list[object] = [
+        build_signer(configured),
+        build_store(configured),
+        build_pipeline(configured),
+    ]
+    secrets = [
+        ACCESS_KEY_ID,
+        SECRET_ACCESS_KEY,
+        PEM,
+        *PEM.splitlines()[1:-1],
+        PRIVATE_KEY.private_bytes_raw().hex(),
+    ]
+
+    for thing in built:
+        shown = repr(thing) + str(thing)
+        for secret in secrets:
+            assert secret not in shown

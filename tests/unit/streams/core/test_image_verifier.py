@@ -1,0 +1,442 @@
+"""Specification of `streams.core.image_verifier`: the verdict on an image, exact or perceptual."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from streams.core.errors import ImageRejected, ImageTooLarge
+from streams.core.image_verifier import (
+    MAX_CANDIDATES,
+    PERCEPTUAL_THRESHOLD,
+    StoredProofs,
+    Verdict,
+    VerdictOutcome,
+    Verifier,
+)
+from streams.core.imaging import ImageFacts, hamming_distance, inspect_image
+from streams.core.memory_budget import MemoryBudget
+from streams.core.perceptual_index import IndexEntry, PerceptualIndex
+from streams.core.proof_document import ProofDocument, sign_proof, storage_key
+from streams.core.signing import KeySet, Signer
+from streams.core.stores.filesystem import FilesystemProofStore
+from streams.devtools.samples import (
+    CDN_TRANSFORMS,
+    camera_picture,
+    cdn_copy,
+    decoded,
+    stripped,
+)
+from tests.support.pipeline_fakes import RecordingBudget
+
+MAX_BYTES = 8 * 1024 * 1024
+MAX_PIXELS = 4_000_000
+SUBMITTED_AT_MS = 1_718_000_000_000
+KEY_PREFIX = "proofs/"
+
+SIGNER = Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+OUTSIDER = Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32, 64))))
+KEYSET = KeySet([SIGNER.public_key])
+
+# A picture whose CDN copy differs from it in both pHash and dHash.
+SEED_OF_A_DRIFTING_COPY = 25
+
+
+def facts(data: bytes) -> ImageFacts:
+    return inspect_image(data, max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS)
+
+
+@dataclass
+class Proofs:
+    """The proof side of a deployment: a real store, and the indexes a consumer would build."""
+
+    store: FilesystemProofStore
+    index: PerceptualIndex = field(default_factory=PerceptualIndex)
+    by_sha256: dict[tuple[str | None, str], str] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def prove(
+        self, image: bytes, *, event_id: str, tenant: str = "acme", signer: Signer = SIGNER
+    ) -> ProofDocument:
+        document = ProofDocument.for_event(
+            event_id=event_id,
+            tenant=tenant,
+            submitted_at_ms=SUBMITTED_AT_MS,
+            source_uri=f"https://images.example.com/{event_id}.jpg",
+            image=facts(image),
+        )
+        key = storage_key(KEY_PREFIX, document.proof_id, document.issued_at)
+        self.store.put(key, sign_proof(document, signer).body, {})
+        self.keys[document.proof_id] = key
+        self.by_sha256.setdefault((tenant, document.image.sha256), document.proof_id)
+        self.by_sha256.setdefault((None, document.image.sha256), document.proof_id)
+        self.index.add(
+            IndexEntry(
+                proof_id=document.proof_id,
+                tenant=tenant,
+                phash=document.image.phash,
+                dhash=document.image.dhash,
+            )
+        )
+        return document
+
+    def replace_stored(self, proof_id: str, body: bytes) -> None:
+        self.store.put(self.keys[proof_id], body, {})
+
+    def tamper(self, proof_id: str) -> None:
+        """Change what the stored proof says, keeping its signature."""
+        envelope = json.loads(self.store.get(self.keys[proof_id]))
+        envelope["proof"]["source_uri"] = "https://attacker.example/mine.jpg"
+        self.replace_stored(proof_id, json.dumps(envelope).encode())
+
+    def exact(self, tenant: str | None, sha256: str) -> str | None:
+        return self.by_sha256.get((tenant, sha256))
+
+    def verifier(
+        self, keyset: KeySet = KEYSET, decode_budget: MemoryBudget | None = None
+    ) -> Verifier:
+        return Verifier(
+            exact=self.exact,
+            perceptual=self.index,
+            proofs=StoredProofs(self.store, self.keys.get),
+            keyset=keyset,
+            max_image_bytes=MAX_BYTES,
+            max_image_pixels=MAX_PIXELS,
+            decode_budget=decode_budget,
+        )
+
+
+@pytest.fixture
+def proofs(tmp_path: Path) -> Proofs:
+    return Proofs(FilesystemProofStore(tmp_path / "store"))
+
+
+def assert_one_line(verdict: Verdict) -> None:
+    assert verdict.message
+    assert "\n" not in verdict.message
+
+
+class TestVerdicts:
+    def test_the_image_to_verify_is_decoded_inside_a_reservation_of_the_decode_budget(
+        self, proofs: Proofs
+    ) -> None:
+        original = camera_picture(1)
+        proofs.prove(original, event_id="e-1")
+        budget = RecordingBudget()
+
+        verdict = proofs.verifier(decode_budget=budget).verify(original)
+
+        assert verdict.verified
+        assert len(budget.reserved) == 1
+        assert budget.reserved[0] > 0
+        assert budget.held == 0
+
+    def test_the_proven_bytes_themselves_are_verified_exactly(self, proofs: Proofs) -> None:
+        original = camera_picture(1)
+        document = proofs.prove(original, event_id="e-1")
+
+        verdict = proofs.verifier().verify(original)
+
+        assert verdict.outcome is VerdictOutcome.VERIFIED_EXACT
+        assert verdict.exit_code == 0
+        assert verdict.verified
+        assert verdict.document == document
+        assert verdict.proof_id == document.proof_id
+        assert (verdict.distance, verdict.dhash_distance) == (0, 0)
+        assert verdict.key_id == SIGNER.key_id
+        assert verdict.image.sha256 == document.image.sha256
+        assert verdict.message.startswith("verified: these exact bytes")
+        assert_one_line(verdict)
+
+    def test_a_resized_recompressed_stripped_copy_is_verified_perceptually_with_its_distance(
+        self, proofs: Proofs
+    ) -> None:
+        original = camera_picture(2)
+        document = proofs.prove(original, event_id="e-2")
+        copy = cdn_copy(original)
+
+        verdict = proofs.verifier().verify(copy)
+
+        assert verdict.outcome is VerdictOutcome.VERIFIED_PERCEPTUAL
+        assert verdict.exit_code == 10
+        assert verdict.verified
+        assert verdict.proof_id == document.proof_id
+        assert verdict.distance == hamming_distance(document.image.phash, facts(copy).phash)
+        assert verdict.distance is not None
+        assert verdict.distance <= PERCEPTUAL_THRESHOLD
+        assert verdict.dhash_distance == hamming_distance(document.image.dhash, facts(copy).dhash)
+        assert f"pHash distance {verdict.distance} " in verdict.message
+        assert_one_line(verdict)
+
+    def test_an_unrelated_image_is_not_found(self, proofs: Proofs) -> None:
+        proofs.prove(camera_picture(3), event_id="e-3")
+
+        verdict = proofs.verifier().verify(camera_picture(4))
+
+        assert verdict.outcome is VerdictOutcome.NOT_FOUND
+        assert verdict.exit_code == 20
+        assert not verdict.verified
+        assert (verdict.proof_id, verdict.document, verdict.distance) == (None, None, None)
+        assert f"within pHash distance {PERCEPTUAL_THRESHOLD} " in verdict.message
+        assert_one_line(verdict)
+
+    def test_a_tampered_proof_has_an_invalid_signature(self, proofs: Proofs) -> None:
+        original = camera_picture(5)
+        document = proofs.prove(original, event_id="e-5")
+        proofs.tamper(document.proof_id)
+
+        for image in (original, cdn_copy(original)):
+            verdict = proofs.verifier().verify(image)
+
+            assert verdict.outcome is VerdictOutcome.SIGNATURE_INVALID
+            assert verdict.exit_code == 30
+            assert verdict.proof_id == document.proof_id
+            assert verdict.document is None
+            assert "not genuine" in verdict.message
+            assert_one_line(verdict)
+
+    def test_a_proof_signed_by_a_key_outside_the_key_set_is_unknown_key(
+        self, proofs: Proofs
+    ) -> None:
+        original = camera_picture(6)
+        document = proofs.prove(original, event_id="e-6", signer=OUTSIDER)
+
+        verdict = proofs.verifier().verify(original)
+
+        assert verdict.outcome is VerdictOutcome.UNKNOWN_KEY
+        assert verdict.exit_code == 31
+        assert verdict.proof_id == document.proof_id
+        assert verdict.key_id == OUTSIDER.key_id
+        assert OUTSIDER.key_id in verdict.message
+        assert_one_line(verdict)
+
+    @pytest.mark.parametrize(
+        "body",
+        [b"not json at all", b'{"proof": {}, "signature": {}}', b"\xff\xfe"],
+        ids=["not-json", "not-an-envelope", "not-utf8"],
+    )
+    def test_a_stored_proof_that_cannot_be_parsed_is_malformed(
+        self, proofs: Proofs, body: bytes
+    ) -> None:
+        original = camera_picture(7)
+        document = proofs.prove(original, event_id="e-7")
+        proofs.replace_stored(document.proof_id, body)
+
+        verdict = proofs.verifier().verify(original)
+
+        assert verdict.outcome is VerdictOutcome.MALFORMED_PROOF
+        assert verdict.exit_code == 32
+        assert verdict.proof_id == document.proof_id
+        assert_one_line(verdict)
+
+    def test_every_outcome_has_its_own_exit_code_and_only_verified_ones_are_below_20(
+        self,
+    ) -> None:
+        codes = {outcome: outcome.exit_code for outcome in VerdictOutcome}
+
+        assert len(set(codes.values())) == len(VerdictOutcome)
+        assert {o for o, code in codes.items() if code < 20} == {
+            VerdictOutcome.VERIFIED_EXACT,
+            VerdictOutcome.VERIFIED_PERCEPTUAL,
+        }
+        assert {o for o in VerdictOutcome if o.verified} == {
+            VerdictOutcome.VERIFIED_EXACT,
+            VerdictOutcome.VERIFIED_PERCEPTUAL,
+        }
+        assert not {1, 2} & set(codes.values())
+
+    def test_a_copy_with_its_metadata_stripped_is_a_perceptual_match_at_distance_0(
+        self, proofs: Proofs
+    ) -> None:
+        original = camera_picture(19)
+        proofs.prove(original, event_id="e-19")
+        copy = stripped(original)
+
+        verdict = proofs.verifier().verify(copy)
+
+        assert "exif" in decoded(original).info
+        assert "exif" not in decoded(copy).info
+        assert decoded(copy).tobytes() == decoded(original).tobytes()
+        assert verdict.outcome is VerdictOutcome.VERIFIED_PERCEPTUAL
+        assert (verdict.distance, verdict.dhash_distance) == (0, 0)
+
+
+class TestTheSignedDocumentIsTheAuthority:
+    def test_an_index_entry_that_misstates_the_phash_does_not_make_a_match(
+        self, proofs: Proofs
+    ) -> None:
+        query = camera_picture(8)
+        other = proofs.prove(camera_picture(9), event_id="e-9")
+        proofs.index.add(
+            IndexEntry(other.proof_id, "acme", phash=facts(query).phash, dhash=facts(query).dhash)
+        )
+
+        verdict = proofs.verifier().verify(query)
+
+        assert verdict.outcome is VerdictOutcome.NOT_FOUND
+
+    def test_an_exact_lookup_that_names_the_wrong_proof_does_not_make_a_match(
+        self, proofs: Proofs
+    ) -> None:
+        query = camera_picture(10)
+        other = proofs.prove(camera_picture(11), event_id="e-11")
+        proofs.by_sha256[(None, facts(query).sha256)] = other.proof_id
+
+        verdict = proofs.verifier().verify(query)
+
+        assert verdict.outcome is VerdictOutcome.NOT_FOUND
+
+    def test_a_forged_proof_does_not_hide_a_genuine_one_of_the_same_image(
+        self, proofs: Proofs
+    ) -> None:
+        original = camera_picture(12)
+        forged = proofs.prove(original, event_id="e-12a")
+        genuine = proofs.prove(original, event_id="e-12b")
+        proofs.tamper(forged.proof_id)
+
+        verdict = proofs.verifier().verify(original)
+
+        assert proofs.exact(None, facts(original).sha256) == forged.proof_id
+        assert verdict.outcome is VerdictOutcome.VERIFIED_EXACT
+        assert verdict.proof_id == genuine.proof_id
+
+    def test_a_proof_missing_from_the_store_counts_as_not_found(self, proofs: Proofs) -> None:
+        original = camera_picture(13)
+        document = proofs.prove(original, event_id="e-13")
+        del proofs.keys[document.proof_id]
+
+        verdict = proofs.verifier().verify(original)
+
+        assert verdict.outcome is VerdictOutcome.NOT_FOUND
+
+
+class TestTenants:
+    def test_only_the_requested_tenants_proofs_count(self, proofs: Proofs) -> None:
+        original = camera_picture(14)
+        document = proofs.prove(original, event_id="e-14", tenant="globex")
+        verifier = proofs.verifier()
+
+        assert verifier.verify(original, tenant="acme").outcome is VerdictOutcome.NOT_FOUND
+        assert verifier.verify(cdn_copy(original), tenant="acme").outcome is (
+            VerdictOutcome.NOT_FOUND
+        )
+        assert verifier.verify(original, tenant="globex").proof_id == document.proof_id
+        assert verifier.verify(original).proof_id == document.proof_id
+
+    def test_a_proof_of_another_tenant_found_by_a_lookup_is_not_a_match(
+        self, proofs: Proofs
+    ) -> None:
+        original = camera_picture(15)
+        document = proofs.prove(original, event_id="e-15", tenant="globex")
+        proofs.by_sha256[("acme", document.image.sha256)] = document.proof_id
+
+        verdict = proofs.verifier().verify(original, tenant="acme")
+
+        assert verdict.outcome is VerdictOutcome.NOT_FOUND
+
+
+class TestTheImageVerified:
+    def test_bytes_that_are_not_an_image_are_rejected(self, proofs: Proofs) -> None:
+        with pytest.raises(ImageRejected):
+            proofs.verifier().verify(b"%PDF-1.7 definitely not a picture")
+
+    def test_an_image_above_the_byte_limit_is_rejected_before_decoding(
+        self, proofs: Proofs
+    ) -> None:
+        with pytest.raises(ImageTooLarge):
+            proofs.verifier().verify(b"\xff\xd8" + bytes(MAX_BYTES))
+
+    def test_a_smaller_threshold_turns_a_perceptual_match_away(self, proofs: Proofs) -> None:
+        original = camera_picture(SEED_OF_A_DRIFTING_COPY)
+        proofs.prove(original, event_id="e-16")
+        copy = cdn_copy(original)
+        verifier = proofs.verifier()
+        verified = verifier.verify(copy)
+        assert verified.distance is not None
+        assert verified.dhash_distance is not None
+
+        assert verifier.verify(copy, max_distance=verified.distance - 1).outcome is (
+            VerdictOutcome.NOT_FOUND
+        )
+        assert verifier.verify(copy, max_dhash_distance=verified.dhash_distance - 1).outcome is (
+            VerdictOutcome.NOT_FOUND
+        )
+
+
+class TestCandidates:
+    def test_at_most_max_candidates_proofs_are_fetched_for_one_image(self, proofs: Proofs) -> None:
+        original = camera_picture(17)
+        for number in range(MAX_CANDIDATES + 4):
+            proofs.tamper(proofs.prove(original, event_id=f"e-17-{number}").proof_id)
+        fetched: list[str] = []
+        source = StoredProofs(proofs.store, proofs.keys.get)
+
+        def counting_source(proof_id: str) -> bytes:
+            fetched.append(proof_id)
+            return source(proof_id)
+
+        verifier = Verifier(
+            exact=proofs.exact,
+            perceptual=proofs.index,
+            proofs=counting_source,
+            keyset=KEYSET,
+            max_image_bytes=MAX_BYTES,
+            max_image_pixels=MAX_PIXELS,
+        )
+
+        verdict = verifier.verify(cdn_copy(original))
+
+        assert verdict.outcome is VerdictOutcome.SIGNATURE_INVALID
+        assert len(fetched) == len(set(fetched)) == MAX_CANDIDATES
+
+    def test_an_exact_match_does_not_search_the_index(self, proofs: Proofs) -> None:
+        original = camera_picture(18)
+        document = proofs.prove(original, event_id="e-18")
+        proofs.index = PerceptualIndex(UnreadableBuckets())
+
+        verdict = proofs.verifier().verify(original)
+
+        assert verdict.proof_id == document.proof_id
+
+
+class UnreadableBuckets(dict[str, list[str]]):
+    def get(self, key: str, default: object = None) -> list[str]:
+        raise AssertionError(f"bucket {key} was read")
+
+
+def test_cdn_copies_of_a_hundred_images_are_verified_and_a_hundred_strangers_are_not(
+    proofs: Proofs,
+) -> None:
+    originals = {seed: camera_picture(seed) for seed in range(1000, 1100)}
+    proof_ids = {
+        seed: proofs.prove(data, event_id=f"e-{seed}").proof_id for seed, data in originals.items()
+    }
+    verifier = proofs.verifier()
+
+    recalled: dict[str, int] = dict.fromkeys(CDN_TRANSFORMS, 0)
+    for seed, data in originals.items():
+        for name, transform in CDN_TRANSFORMS.items():
+            verdict = verifier.verify(transform(data))
+            if verdict.outcome is VerdictOutcome.VERIFIED_PERCEPTUAL and (
+                verdict.proof_id == proof_ids[seed]
+            ):
+                recalled[name] += 1
+    false_positives = [
+        seed for seed in range(2000, 2100) if verifier.verify(camera_picture(seed)).verified
+    ]
+
+    copies = len(originals) * len(CDN_TRANSFORMS)
+    recall = sum(recalled.values()) / copies
+    per_transform = ", ".join(
+        f"{name} {count / len(originals):.2f}" for name, count in recalled.items()
+    )
+    print(
+        f"\nrecall {recall:.3f} of {copies} copies ({per_transform}); "
+        f"false-positive rate {len(false_positives) / 100:.2f} of 100 unrelated images"
+    )
+    assert recall >= 0.95
+    assert false_positives == []

@@ -1,0 +1,266 @@
+"""Specification of `streams.core.processor`: what a consumed record turns into, with retries."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import pytest
+
+from streams.core.codecs import Codec, ImageReference, ProcessingFailed
+from streams.core.dead_letters import SourceMessage
+from streams.core.errors import TransientError
+from streams.core.fetching import FetchPolicy, ImageFetcher
+from streams.core.processor import EventProcessor, Outcome, RetryPolicy
+from streams.core.stores.base import InvalidProofKey, ProofStore, StoreMisconfigured
+from streams.kafka.serde import codec_for
+from tests.support.codec_samples import PROCESSING_FAILED
+from tests.support.pipeline_fakes import EVENT, PNG, FailingStore, MemoryStore, make_pipeline
+
+TOPIC = "images.submitted"
+PARTITION = 2
+OFFSET = 41
+KEY = b"evt-0001"
+FAILED_AT_MS = 1_718_000_100_000
+RETRY = RetryPolicy(base_seconds=0.2, max_seconds=30.0)
+
+ProcessorFor = Callable[[ProofStore], EventProcessor]
+
+
+class RecordedSleeps:
+    """An async `sleep` that returns at once and remembers how long it was asked to wait."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+
+
+def message(value: bytes | None) -> SourceMessage:
+    return SourceMessage(topic=TOPIC, partition=PARTITION, offset=OFFSET, key=KEY, value=value)
+
+
+def process(processor: EventProcessor, source: SourceMessage) -> Outcome:
+    return asyncio.run(processor.process(source))
+
+
+@pytest.fixture
+def codec() -> Codec:
+    return codec_for(ImageReference.SCHEMA, topic=TOPIC)
+
+
+@pytest.fixture
+def sleeps() -> RecordedSleeps:
+    return RecordedSleeps()
+
+
+@pytest.fixture
+def processor_for(codec: Codec, sleeps: RecordedSleeps) -> Iterator[ProcessorFor]:
+    """Builds processors whose pipeline writes to the given store; sleeping is recorded."""
+    with ImageFetcher(FetchPolicy()) as fetcher, ThreadPoolExecutor(max_workers=1) as executor:
+
+        def build(store: ProofStore) -> EventProcessor:
+            return EventProcessor(
+                pipeline=make_pipeline(store, fetcher),
+                input_codec=codec,
+                executor=executor,
+                retry=RETRY,
+                sleep=sleeps,
+                clock_ms=lambda: FAILED_AT_MS,
+            )
+
+        yield build
+
+
+@pytest.fixture
+def encoded_event(codec: Codec) -> bytes:
+    return codec.encode(EVENT.to_avro())
+
+
+def test_undecodable_bytes_are_dead_lettered_at_the_decode_stage(
+    processor_for: ProcessorFor, sleeps: RecordedSleeps
+) -> None:
+    store = MemoryStore()
+    garbage = b"\x00\x01 not an avro single-object message"
+
+    outcome = process(processor_for(store), message(garbage))
+
+    assert outcome.proof is None
+    assert outcome.key == KEY
+    failure = outcome.failure
+    assert failure is not None
+    assert (failure.stage, failure.error_class) == ("decode", "DecodeFailed")
+    assert (failure.original_key, failure.original_value) == (KEY, garbage)
+    assert (failure.source_topic, failure.source_partition, failure.source_offset) == (
+        TOPIC,
+        PARTITION,
+        OFFSET,
+    )
+    assert (failure.attempts, failure.failed_at) == (1, FAILED_AT_MS)
+    assert (failure.event_id, failure.tenant) == (None, None)
+    assert sleeps.seconds == []
+    assert store.objects == {}
+
+
+def test_an_event_of_another_schema_is_dead_lettered_at_the_decode_stage(
+    processor_for: ProcessorFor,
+) -> None:
+    other = codec_for(ProcessingFailed.SCHEMA, topic="images.dlq")
+
+    outcome = process(
+        processor_for(MemoryStore()), message(other.encode(PROCESSING_FAILED.to_avro()))
+    )
+
+    assert outcome.failure is not None
+    assert outcome.failure.stage == "decode"
+    assert "ProcessingFailed" in outcome.failure.message
+
+
+def test_a_tombstone_is_dead_lettered_at_the_decode_stage(processor_for: ProcessorFor) -> None:
+    outcome = process(processor_for(MemoryStore()), message(None))
+
+    assert outcome.proof is None
+    assert outcome.failure is not None
+    assert (outcome.failure.stage, outcome.failure.error_class) == ("decode", "DecodeFailed")
+    assert outcome.failure.original_value is None
+    assert outcome.failure.original_key == KEY
+    assert "tombstone" in outcome.failure.message
+
+
+def test_a_valid_event_becomes_a_stored_proof(
+    processor_for: ProcessorFor, encoded_event: bytes, sleeps: RecordedSleeps
+) -> None:
+    store = MemoryStore()
+
+    outcome = process(processor_for(store), message(encoded_event))
+
+    assert outcome.failure is None
+    assert outcome.key == KEY
+    proof = outcome.proof
+    assert proof is not None
+    assert (proof.event_id, proof.tenant) == (EVENT.event_id, EVENT.tenant)
+    assert proof.sha256 == hashlib.sha256(PNG).hexdigest()
+    assert list(store.objects) == [proof.location.key]
+    assert sleeps.seconds == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [TransientError("S3 PutObject failed: SlowDown (HTTP 503)"), StoreMisconfigured("no bucket")],
+    ids=["transient", "misconfigured"],
+)
+def test_store_failures_are_retried_with_backoff_until_they_succeed(
+    processor_for: ProcessorFor, encoded_event: bytes, sleeps: RecordedSleeps, error: Exception
+) -> None:
+    store = FailingStore(error, error)
+
+    outcome = process(processor_for(store), message(encoded_event))
+
+    assert outcome.failure is None
+    assert outcome.proof is not None
+    assert list(store.objects) == [outcome.proof.location.key]
+    assert len(sleeps.seconds) == 2
+    first, second = sleeps.seconds
+    assert 0.1 <= first <= 0.2
+    assert 0.2 <= second <= 0.4
+
+
+def test_a_retried_event_is_proved_as_if_it_had_succeeded_at_once(
+    processor_for: ProcessorFor, encoded_event: bytes
+) -> None:
+    at_once = process(processor_for(MemoryStore()), message(encoded_event))
+    after_retries = process(
+        processor_for(FailingStore(TransientError("timeout"))), message(encoded_event)
+    )
+
+    assert after_retries == at_once
+
+
+@pytest.mark.parametrize(
+    ("event", "stage", "error_class"),
+    [
+        (replace(EVENT, tenant=" acme"), "validate", "InvalidEvent"),
+        (
+            replace(EVENT, uri="ftp://example.com/cat.png", inline_bytes=None),
+            "fetch",
+            "UriNotAllowed",
+        ),
+        (replace(EVENT, inline_bytes=b"GIF89a but truncated"), "hash", "ImageRejected"),
+    ],
+    ids=["validate", "fetch", "hash"],
+)
+def test_an_event_the_pipeline_rejects_is_dead_lettered_with_its_identity(
+    processor_for: ProcessorFor,
+    codec: Codec,
+    sleeps: RecordedSleeps,
+    event: ImageReference,
+    stage: str,
+    error_class: str,
+) -> None:
+    value = codec.encode(event.to_avro())
+
+    outcome = process(processor_for(MemoryStore()), message(value))
+
+    assert outcome.proof is None
+    failure = outcome.failure
+    assert failure is not None
+    assert (failure.stage, failure.error_class) == (stage, error_class)
+    assert (failure.event_id, failure.tenant) == (event.event_id, event.tenant)
+    assert (failure.original_key, failure.original_value) == (KEY, value)
+    assert failure.attempts == 1
+    assert sleeps.seconds == []
+
+
+def test_attempts_of_a_dead_letter_count_the_retries_before_it(
+    processor_for: ProcessorFor, encoded_event: bytes, sleeps: RecordedSleeps
+) -> None:
+    store = FailingStore(TransientError("timeout"), InvalidProofKey("key collides"))
+
+    outcome = process(processor_for(store), message(encoded_event))
+
+    assert outcome.failure is not None
+    assert (outcome.failure.stage, outcome.failure.attempts) == ("store", 2)
+    assert len(sleeps.seconds) == 1
+
+
+def test_an_unexpected_pipeline_error_is_dead_lettered_not_raised(
+    processor_for: ProcessorFor, encoded_event: bytes
+) -> None:
+    outcome = process(
+        processor_for(FailingStore(RuntimeError("disk on fire"))), message(encoded_event)
+    )
+
+    assert outcome.failure is not None
+    assert (outcome.failure.stage, outcome.failure.error_class) == ("store", "UnexpectedFailure")
+    assert "RuntimeError" in outcome.failure.message
+
+
+@pytest.mark.parametrize("attempt", range(1, 12))
+def test_retry_delay_is_between_half_and_all_of_the_doubling_ceiling(attempt: int) -> None:
+    ceiling = min(RETRY.max_seconds, RETRY.base_seconds * 2 ** (attempt - 1))
+
+    delays = [RETRY.delay(attempt) for _ in range(50)]
+
+    assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
+
+
+def test_retry_delay_grows_with_each_attempt_until_the_cap() -> None:
+    uncapped = [
+        attempt
+        for attempt in range(1, 40)
+        if RETRY.base_seconds * 2 ** (attempt - 1) <= RETRY.max_seconds
+    ]
+
+    delays = [RETRY.delay(attempt) for attempt in uncapped]
+
+    assert len(delays) > 5
+    assert delays == sorted(delays)
+
+
+@pytest.mark.parametrize("attempt", [20, 1_024, 1_025, 10_000, 10**9])
+def test_retry_delay_stays_capped_however_long_an_outage_lasts(attempt: int) -> None:
+    assert RETRY.max_seconds / 2 <= RETRY.delay(attempt) <= RETRY.max_seconds

@@ -1,0 +1,155 @@
+"""The benchmark's figures: percentiles, ratios to the compute limit, the JSON and the table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from streams.devtools.benchmarking.results import (
+    BenchResult,
+    ComputeLimit,
+    Latency,
+    Machine,
+    StoreResult,
+    Throughput,
+    percentile,
+    summary_table,
+)
+
+LIMIT = ComputeLimit(cpu_seconds_per_event=0.05, cores=2, wall_seconds_per_event=0.08)
+
+
+def throughput(workers: int, events_per_second: float, cpu_per_event: float) -> Throughput:
+    events = 1000
+    return Throughput(
+        workers=workers,
+        events=events,
+        seconds=events / events_per_second,
+        cpu_seconds=cpu_per_event * events,
+        peak_rss_bytes=tuple(300 * 2**20 for _ in range(workers)),
+    )
+
+
+def store_result(store: str = "filesystem") -> StoreResult:
+    return StoreResult(
+        store=store,
+        one_worker=throughput(1, 18.0, 0.0625),
+        two_workers=throughput(2, 32.4, 0.0625),
+        latency=Latency(rate=9.0, milliseconds=tuple(float(ms) for ms in range(1, 201))),
+    )
+
+
+def bench_result() -> BenchResult:
+    return BenchResult(
+        date="2026-11-28T04:00:00+00:00",
+        machine=Machine("a CPU", 2, 2, "3.11.7", "Linux"),
+        load_average_start=(0.5, 0.4, 0.3),
+        load_average_end=(1.5, 0.9, 0.6),
+        parameters={"events": 1000, "seed": 1},
+        corpus={"distinct_images": 24},
+        limit=LIMIT,
+        stores=(store_result("filesystem"), store_result("s3")),
+    )
+
+
+@pytest.mark.parametrize(
+    ("fraction", "expected"), [(0.01, 1), (0.5, 50), (0.95, 95), (0.99, 99), (1.0, 100)]
+)
+def test_percentile_is_the_nearest_rank_of_the_values(fraction: float, expected: float) -> None:
+    values = [float(value) for value in range(100, 0, -1)]
+
+    assert percentile(values, fraction) == expected
+
+
+def test_percentile_of_a_single_value_is_that_value() -> None:
+    assert percentile([42.0], 0.5) == percentile([42.0], 0.99) == 42.0
+
+
+@pytest.mark.parametrize("fraction", [0.0, -0.5, 1.01])
+def test_percentile_refuses_a_fraction_outside_zero_to_one(fraction: float) -> None:
+    with pytest.raises(ValueError, match="fraction"):
+        percentile([1.0, 2.0], fraction)
+
+
+def test_percentile_of_no_values_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no values"):
+        percentile([], 0.5)
+
+
+def test_one_worker_is_compared_with_one_core_of_the_limit() -> None:
+    assert throughput(1, 17.0, 0.05).ratio_to(LIMIT) == pytest.approx(0.85)
+
+
+def test_two_workers_are_compared_with_two_cores_of_the_limit() -> None:
+    assert throughput(2, 30.0, 0.05).ratio_to(LIMIT) == pytest.approx(0.75)
+
+
+def test_more_workers_than_cores_are_compared_with_every_core() -> None:
+    assert throughput(4, 30.0, 0.05).ratio_to(LIMIT) == pytest.approx(0.75)
+
+
+def test_cpu_efficiency_is_the_limit_cpu_over_the_pipeline_cpu_per_event() -> None:
+    assert throughput(1, 10.0, 0.1).cpu_efficiency(LIMIT) == pytest.approx(0.5)
+
+
+def test_speed_up_is_two_workers_throughput_over_one() -> None:
+    assert store_result().speed_up == pytest.approx(1.8)
+
+
+def test_latency_summary_holds_ordered_percentiles_of_the_paced_run() -> None:
+    summary = Latency(rate=9.0, milliseconds=(30.0, 10.0, 20.0, 400.0)).summary()
+
+    assert summary == {
+        "rate_events_per_second": 9.0,
+        "events": 4,
+        "p50_ms": 20.0,
+        "p95_ms": 400.0,
+        "p99_ms": 400.0,
+        "max_ms": 400.0,
+    }
+
+
+def test_result_json_holds_every_figure_per_store() -> None:
+    document = json.loads(json.dumps(bench_result().to_json()))
+
+    assert document["machine"]["cores_available"] == 2
+    assert document["load_average"] == {"start": [0.5, 0.4, 0.3], "end": [1.5, 0.9, 0.6]}
+    assert document["compute_limit"] == {
+        "events_per_second_per_core": 20.0,
+        "cores": 2,
+        "events_per_second": 40.0,
+        "cpu_seconds_per_event": 0.05,
+        "wall_events_per_second_per_core": 12.5,
+    }
+    assert set(document["stores"]) == {"filesystem", "s3"}
+    filesystem = document["stores"]["filesystem"]
+    assert filesystem["one_worker"] == {
+        "workers": 1,
+        "events": 1000,
+        "seconds": 55.56,
+        "events_per_second": 18.0,
+        "ratio_to_limit": 0.9,
+        "cpu_seconds_per_event": 0.0625,
+        "cpu_efficiency": 0.8,
+        "peak_rss_mb_per_worker": [300.0],
+    }
+    assert filesystem["two_workers"]["ratio_to_limit"] == 0.81
+    assert filesystem["two_workers"]["peak_rss_mb_per_worker"] == [300.0, 300.0]
+    assert filesystem["speed_up"] == 1.8
+    assert filesystem["latency_at_half_saturation"]["p99_ms"] == 198.0
+
+
+def test_summary_table_has_a_row_per_store_and_worker_count() -> None:
+    table = summary_table(bench_result()).splitlines()
+
+    rows = [line for line in table[2:] if line.startswith("|")]
+    assert [row.split("|")[1:3] for row in rows] == [
+        [" filesystem ", " 1 "],
+        [" filesystem ", " 2 "],
+        [" s3 ", " 1 "],
+        [" s3 ", " 2 "],
+    ]
+    assert "90%" in rows[0]
+    assert "100 / 190 / 198 ms at 9.0/s" in rows[0]
+    assert "1.80x" in rows[1]
