@@ -24,12 +24,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from PIL.JpegImagePlugin import JpegImageFile
 
 from streams.core.errors import ImageRejected, ImageTooLarge
+from streams.core.jpeg_structure import JpegStructure, MalformedJpeg, read_jpeg_structure
 
 __all__ = [
     "ACCEPTED_FORMATS",
     "DECODE_BYTES_PER_PIXEL",
     "HASH_MIN_SIDE",
+    "JPEG_COEFFICIENT_BYTES",
     "JPEG_DRAFT_MIN_SIDE",
+    "MAX_JPEG_SCANS",
     "ImageFacts",
     "decode_cost",
     "hamming_distance",
@@ -63,6 +66,14 @@ DECODE_BYTES_PER_PIXEL: dict[str, int] = {
     "WEBP": 18,
     "AVIF": 18,
 }
+
+# A progressive or multi-scan JPEG makes libjpeg keep every DCT coefficient of the full image
+# (16 bits each, one per pixel and component before subsampling) whatever the draft scale.
+JPEG_COEFFICIENT_BYTES = 2
+
+# Each scan is another pass of the decoder over the whole image; libjpeg's progressive
+# encodings use about ten. docs/hashing.md gives the measured cost of many more.
+MAX_JPEG_SCANS = 100
 
 # Transparent pixels are hashed as if laid over white, which is what most CDNs do when they
 # flatten an image into a format without alpha.
@@ -150,9 +161,12 @@ def inspect_image(
                 f"above the limit of {max_pixels} pixels"
             )
         image_format = str(image.format)
+        jpeg = _jpeg_structure(data) if isinstance(image, JpegImageFile) else None
         if jpeg_draft_min_side is not None and isinstance(image, JpegImageFile):
             image.draft("L", (jpeg_draft_min_side, jpeg_draft_min_side))
         cost = decode_cost(image.size[0], image.size[1], image_format)
+        if jpeg is not None and jpeg.buffers_coefficients:
+            cost += jpeg.width * jpeg.height * jpeg.components * JPEG_COEFFICIENT_BYTES
     except BaseException:
         image.close()
         raise
@@ -207,6 +221,19 @@ def _open_header(data: bytes) -> Image.Image:
         ) from None
     except _DECODE_ERRORS as exc:
         raise ImageRejected(f"unreadable image header: {exc}") from exc
+
+
+def _jpeg_structure(data: bytes) -> JpegStructure:
+    """The JPEG's frame and scans, refusing more scans than a decode should ever pass over."""
+    try:
+        structure = read_jpeg_structure(data)
+    except MalformedJpeg as exc:
+        raise ImageRejected(f"malformed JPEG: {exc}") from exc
+    if structure.scans > MAX_JPEG_SCANS:
+        raise ImageRejected(
+            f"JPEG has {structure.scans} scans, above the limit of {MAX_JPEG_SCANS} scans"
+        )
+    return structure
 
 
 def _decode_luma(image: Image.Image, image_format: str) -> Image.Image:

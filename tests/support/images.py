@@ -1,9 +1,14 @@
-"""Deterministic test images: photo-like pictures (shared with the demo), hostile headers."""
+"""Deterministic test images: photo-like pictures (shared with the demo), hostile headers and
+hostile JPEG structures."""
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
+
+import numpy as np
+from PIL import Image
 
 from streams.devtools.samples import encode, photo
 
@@ -12,8 +17,10 @@ __all__ = [
     "gif_declaring",
     "photo",
     "png_declaring",
+    "progressive_jpeg",
     "tiff_declaring",
     "webp_declaring",
+    "with_repeated_scans",
 ]
 
 
@@ -67,3 +74,24 @@ def webp_declaring(width: int, height: int) -> bytes:
     canvas = (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
     body = b"WEBP" + b"VP8X" + struct.pack("<I", 10) + bytes(4) + canvas
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def progressive_jpeg(width: int, height: int, mode: str = "CMYK") -> bytes:
+    """A progressive JPEG of a horizontal gradient: a few hundred KB for tens of megapixels."""
+    row = np.linspace(0, 255, width, dtype=np.uint8)
+    gradient = Image.fromarray(np.ascontiguousarray(np.broadcast_to(row, (height, width))))
+    buffer = io.BytesIO()
+    gradient.convert(mode).save(buffer, "JPEG", quality=50, progressive=True)
+    return buffer.getvalue()
+
+
+def with_repeated_scans(jpeg: bytes, extra: int) -> bytes:
+    """`jpeg` with its last scan (an SOS segment and its coded data) repeated `extra` more times.
+
+    Each copy refines the same coefficients again: a valid file whose decode passes over the
+    whole image once per scan.
+    """
+    last_scan = jpeg.rindex(b"\xff\xda")
+    end_of_image = jpeg.rindex(b"\xff\xd9")
+    scan = jpeg[last_scan:end_of_image]
+    return jpeg[:end_of_image] + scan * extra + jpeg[end_of_image:]

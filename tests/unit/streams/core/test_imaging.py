@@ -21,19 +21,24 @@ from PIL import Image, ImageDraw
 from streams.core.errors import ImageRejected, ImageTooLarge, InputRejected
 from streams.core.imaging import (
     DECODE_BYTES_PER_PIXEL,
+    JPEG_COEFFICIENT_BYTES,
+    MAX_JPEG_SCANS,
     ImageFacts,
     decode_cost,
     hamming_distance,
     inspect_image,
 )
+from streams.core.jpeg_structure import read_jpeg_structure
 from streams.core.memory_budget import MemoryBudget
 from tests.support.images import (
     encode,
     gif_declaring,
     photo,
     png_declaring,
+    progressive_jpeg,
     tiff_declaring,
     webp_declaring,
+    with_repeated_scans,
 )
 
 LIMITS = {"max_bytes": 64 * 1024 * 1024, "max_pixels": 40_000_000}
@@ -360,6 +365,45 @@ def test_the_decode_reserves_its_estimated_cost_at_the_decoded_size(
 
     assert reserved == [decode_cost(*decoded, image_format)]
     assert reserved[0] == decoded[0] * decoded[1] * DECODE_BYTES_PER_PIXEL[image_format]
+
+
+def test_a_progressive_jpeg_reserves_the_coefficients_of_its_full_frame() -> None:
+    # libjpeg keeps every DCT coefficient of a progressive image, whatever the draft scale.
+    reserved: list[int] = []
+
+    @contextmanager
+    def reserve(amount: int) -> Iterator[None]:
+        reserved.append(amount)
+        yield
+
+    inspect(progressive_jpeg(4000, 3000, "CMYK"), reserve=reserve)
+
+    assert reserved == [
+        decode_cost(500, 375, "JPEG") + 4000 * 3000 * 4 * JPEG_COEFFICIENT_BYTES
+    ]
+
+
+def test_a_jpeg_of_more_scans_than_the_limit_is_rejected_before_decoding() -> None:
+    original = progressive_jpeg(256, 256, "L")
+    decoded: list[int] = []
+
+    @contextmanager
+    def reserve(amount: int) -> Iterator[None]:
+        decoded.append(amount)
+        yield
+
+    with pytest.raises(ImageRejected, match=rf"scans, above the limit of {MAX_JPEG_SCANS}"):
+        inspect(with_repeated_scans(original, MAX_JPEG_SCANS + 1), reserve=reserve)
+
+    assert decoded == []
+
+
+def test_a_jpeg_at_the_scan_limit_is_hashed_like_its_original() -> None:
+    original = progressive_jpeg(256, 256, "L")
+    scans = read_jpeg_structure(original).scans
+    at_limit = with_repeated_scans(original, MAX_JPEG_SCANS - scans)
+
+    assert inspect(at_limit).phash == inspect(original).phash
 
 
 def test_pictures_decoded_at_once_stay_within_the_memory_budget() -> None:
