@@ -16,7 +16,6 @@ import json
 import os
 import re
 import stat
-import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,10 +26,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from confluent_kafka import KafkaError, Message, Producer
 
 from connectors.reader import parse_instant
+from streams.core.clock import now_millis
 from streams.core.codecs.records import ImageReference
 from streams.core.errors import CredlinkError
 from streams.core.pipeline import MAX_SUBMITTED_AT_MS
-from streams.kafka.clients import ClientConfig, confluent_config
+from streams.kafka.clients import ClientConfig, confluent_config, produce_with_backpressure
 from streams.kafka.serde import codec_for
 from streams.kafka.topics import SUBMITTED
 from streams.settings import Settings
@@ -243,9 +243,11 @@ class ImageReferencePublisher:
     so that all events of one image stay in order on one partition."""
 
     def __init__(self, settings: Settings) -> None:
-        self._topic = settings.topic(SUBMITTED)
+        self._topic = settings.kafka.topic(SUBMITTED)
         self._codec = codec_for(
-            ImageReference.SCHEMA, topic=self._topic, registry_url=settings.schema_registry_url
+            ImageReference.SCHEMA,
+            topic=self._topic,
+            registry_url=settings.kafka.schema_registry_url,
         )
         self._producer = Producer(confluent_config(settings, dict(_PRODUCER)))
         self._sent = 0
@@ -257,15 +259,9 @@ class ImageReferencePublisher:
         reports until there is room."""
         value = self._codec.encode(reference.to_avro())
         key = key if key is not None else reference.uri.encode("utf-8")
-        while True:
-            try:
-                self._producer.produce(
-                    self._topic, key=key, value=value, on_delivery=self._delivered
-                )
-                break
-            except BufferError:
-                self._producer.poll(0.5)
-        self._producer.poll(0)
+        produce_with_backpressure(
+            self._producer, self._topic, key=key, value=value, on_delivery=self._delivered
+        )
 
     def publish_all(self, references: Iterable[ImageReference]) -> DeliveryReport:
         for reference in references:
@@ -341,7 +337,7 @@ def _required_text(line: Mapping[str, Any], name: str) -> str:
 
 def _submitted_at(value: object) -> int:
     if value is None:
-        return _now_ms()
+        return now_millis()
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError("submitted_at must be milliseconds since the epoch or ISO 8601 text")
     millis = parse_instant(value) if isinstance(value, str) else value
@@ -385,7 +381,3 @@ def _segment_regex(segment: str) -> str:
 
 def _os_reason(error: OSError) -> str:
     return error.strerror or str(error)
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000

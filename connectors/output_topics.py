@@ -62,7 +62,7 @@ def proof_events(
     codec = _proof_codec(settings)
     records = scan_topic(
         settings,
-        settings.topic(PROOFS_CREATED),
+        settings.kafka.topic(PROOFS_CREATED),
         start=start,
         until_time=until_time,
         follow=follow,
@@ -85,7 +85,7 @@ def find_proof(
     """
     codec = _proof_codec(settings)
     needle = proof_id.encode("utf-8")
-    for record in scan_topic(settings, settings.topic(PROOFS_CREATED)):
+    for record in scan_topic(settings, settings.kafka.topic(PROOFS_CREATED)):
         if record.value is None or needle not in record.value:
             continue
         proof = _decoded(codec, record, on_undecodable)
@@ -106,8 +106,8 @@ def verify_stored_proof(
 def _proof_codec(settings: Settings) -> Codec:
     return codec_for(
         ProofCreated.SCHEMA,
-        topic=settings.topic(PROOFS_CREATED),
-        registry_url=settings.schema_registry_url,
+        topic=settings.kafka.topic(PROOFS_CREATED),
+        registry_url=settings.kafka.schema_registry_url,
     )
 
 
@@ -125,8 +125,8 @@ def _decoded(
 
 
 def _read(settings: Settings, name: str, record: type[R], count: int, timeout: float) -> list[R]:
-    topic = settings.topic(name)
-    codec = codec_for(record.SCHEMA, topic=topic, registry_url=settings.schema_registry_url)
+    topic = settings.kafka.topic(name)
+    codec = codec_for(record.SCHEMA, topic=topic, registry_url=settings.kafka.schema_registry_url)
     records = read_topic(
         settings, topic, until=lambda records: len(records) >= count, timeout=timeout
     )

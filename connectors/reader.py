@@ -16,7 +16,7 @@ from typing import Literal
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from streams.core.codecs.records import epoch_millis
+from streams.core.clock import to_epoch_millis
 from streams.core.errors import SetupError
 from streams.kafka.clients import confluent_config
 from streams.settings import Settings
@@ -58,7 +58,7 @@ def parse_instant(text: str) -> int:
         raise ValueError(f"not an ISO 8601 date-time: {text!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return epoch_millis(moment)
+    return to_epoch_millis(moment)
 
 
 def read_topic(
@@ -162,7 +162,7 @@ def _partitions(consumer: Consumer, topic: str, settings: Settings) -> list[int]
     metadata = consumer.list_topics(topic, timeout=_METADATA_TIMEOUT).topics.get(topic)
     if metadata is None or metadata.error is not None or not metadata.partitions:
         raise SetupError(
-            f"topic {topic} does not exist on {settings.kafka_bootstrap_servers}; "
+            f"topic {topic} does not exist on {settings.kafka.bootstrap_servers}; "
             "check CREDLINK_KAFKA_BOOTSTRAP_SERVERS and CREDLINK_TOPIC_PREFIX"
         )
     return sorted(metadata.partitions)

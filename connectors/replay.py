@@ -18,7 +18,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from connectors.reader import offsets_at, watermarks
 from streams.core.errors import SetupError
-from streams.kafka.clients import ClientConfig, confluent_config
+from streams.kafka.clients import ClientConfig, confluent_config, produce_with_backpressure
 from streams.settings import Settings
 
 __all__ = [
@@ -165,20 +165,15 @@ def _republish(
     for message in records:
         partition = message.partition() or 0
         read[partition] += 1
-        while True:
-            try:
-                producer.produce(
-                    target,
-                    key=message.key(),
-                    value=message.value(),
-                    headers=message.headers(),
-                    partition=partition,
-                    on_delivery=on_delivery,
-                )
-                break
-            except BufferError:  # the local queue is full: let deliveries drain it
-                producer.poll(0.5)
-        producer.poll(0)
+        produce_with_backpressure(
+            producer,
+            target,
+            key=message.key(),
+            value=message.value(),
+            headers=message.headers(),
+            partition=partition,
+            on_delivery=on_delivery,
+        )
     undelivered = producer.flush(30.0)
     if undelivered:
         errors.append(f"{undelivered} records still undelivered after 30 s")
@@ -239,7 +234,7 @@ def _require_partitions(
     metadata = consumer.list_topics(topic, timeout=_METADATA_TIMEOUT).topics.get(topic)
     if metadata is None or metadata.error is not None or not metadata.partitions:
         raise SetupError(
-            f"topic {topic} does not exist on {settings.kafka_bootstrap_servers}; "
+            f"topic {topic} does not exist on {settings.kafka.bootstrap_servers}; "
             "give its full name, prefix included (`kafka-topics --list` shows them)"
         )
     existing = sorted(metadata.partitions)

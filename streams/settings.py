@@ -1,178 +1,379 @@
 """The one typed settings object, read from `CREDLINK_*` environment variables and `.env`.
 
-No other module reads the environment: everything configurable is a field here, documented in
-README's configuration table (a test keeps the two in step).
+No other module reads the environment: everything configurable is a field of one of the groups
+here (`settings.kafka`, `settings.s3`, ...), named after its variable and documented in README's
+configuration table (a test keeps the two in step).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
-__all__ = ["Settings", "get_settings"]
+__all__ = [
+    "DevSettings",
+    "FetchSettings",
+    "KafkaSettings",
+    "MonitoringSettings",
+    "ProofStoreSettings",
+    "S3Settings",
+    "Settings",
+    "SigningSettings",
+    "Variable",
+    "VerifySettings",
+    "WorkerSettings",
+    "get_settings",
+]
 
 _DAY_MS = 24 * 60 * 60 * 1000
 
 KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 
+_GROUP_CONFIG = ConfigDict(
+    frozen=True,
+    # A misspelt field in `Settings(kafka={...})` or `settings.updated(...)` fails loudly.
+    extra="forbid",
+    # Fields are set by name in code and by their variable (the validation alias) from outside.
+    validate_by_name=True,
+    validate_by_alias=True,
+    # A validation error would otherwise quote the input, passwords and keys included.
+    hide_input_in_errors=True,
+)
 
-class Settings(BaseSettings):
-    """Configuration of the worker, the connectors and the local development stack."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="CREDLINK_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        frozen=True,
-        # A validation error would otherwise quote the input, passwords and keys included.
-        hide_input_in_errors=True,
+def _comma_separated(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class KafkaSettings(BaseModel):
+    """How every Kafka client connects, the Faust application and the pipeline topics."""
+
+    model_config = _GROUP_CONFIG
+
+    bootstrap_servers: str = Field(
+        "127.0.0.1:9092",
+        validation_alias="CREDLINK_KAFKA_BOOTSTRAP_SERVERS",
+        description="Comma-separated `host:port` list of Kafka brokers.",
     )
-
-    # Kafka
-    kafka_bootstrap_servers: str = Field(
-        "127.0.0.1:9092", description="Comma-separated `host:port` list of Kafka brokers."
-    )
-    kafka_security_protocol: KafkaSecurityProtocol = Field(
+    security_protocol: KafkaSecurityProtocol = Field(
         "PLAINTEXT",
+        validation_alias="CREDLINK_KAFKA_SECURITY_PROTOCOL",
         description="How every Kafka client connects: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` "
         "or `SASL_SSL`.",
     )
-    kafka_sasl_mechanism: KafkaSaslMechanism = Field(
+    sasl_mechanism: KafkaSaslMechanism = Field(
         "SCRAM-SHA-512",
+        validation_alias="CREDLINK_KAFKA_SASL_MECHANISM",
         description="SASL mechanism of the `SASL_*` protocols: `SCRAM-SHA-512`, "
         "`SCRAM-SHA-256` or `PLAIN`.",
     )
-    kafka_sasl_username: str | None = Field(
-        None, description="SASL user name; required by the `SASL_*` protocols."
-    )
-    kafka_sasl_password: SecretStr | None = Field(
-        None, description="SASL password; required by the `SASL_*` protocols."
-    )
-    kafka_ssl_ca_file: Path | None = Field(
+    sasl_username: str | None = Field(
         None,
+        validation_alias="CREDLINK_KAFKA_SASL_USERNAME",
+        description="SASL user name; required by the `SASL_*` protocols.",
+    )
+    sasl_password: SecretStr | None = Field(
+        None,
+        validation_alias="CREDLINK_KAFKA_SASL_PASSWORD",
+        description="SASL password; required by the `SASL_*` protocols.",
+    )
+    ssl_ca_file: Path | None = Field(
+        None,
+        validation_alias="CREDLINK_KAFKA_SSL_CA_FILE",
         description="PEM file of the CA certificates that sign the brokers' certificates; "
         "unset = the system's trust store.",
     )
-    kafka_ssl_cert_file: Path | None = Field(
-        None, description="PEM file of the client certificate (mutual TLS); needs the key file."
+    ssl_cert_file: Path | None = Field(
+        None,
+        validation_alias="CREDLINK_KAFKA_SSL_CERT_FILE",
+        description="PEM file of the client certificate (mutual TLS); needs the key file.",
     )
-    kafka_ssl_key_file: Path | None = Field(
-        None, description="PEM file of the client certificate's private key (mutual TLS)."
+    ssl_key_file: Path | None = Field(
+        None,
+        validation_alias="CREDLINK_KAFKA_SSL_KEY_FILE",
+        description="PEM file of the client certificate's private key (mutual TLS).",
     )
-    kafka_ssl_key_password: SecretStr | None = Field(
-        None, description="Password of an encrypted client key file."
+    ssl_key_password: SecretStr | None = Field(
+        None,
+        validation_alias="CREDLINK_KAFKA_SSL_KEY_PASSWORD",
+        description="Password of an encrypted client key file.",
     )
     app_id: str = Field(
-        "credlink", description="Faust application id: consumer group and changelog topic prefix."
+        "credlink",
+        validation_alias="CREDLINK_APP_ID",
+        description="Faust application id: consumer group and changelog topic prefix.",
     )
     topic_prefix: str = Field(
-        "", description="Prefix put in front of every pipeline topic name, e.g. `prod.`."
+        "",
+        validation_alias="CREDLINK_TOPIC_PREFIX",
+        description="Prefix put in front of every pipeline topic name, e.g. `prod.`.",
     )
     topic_partitions: int = Field(
-        6, ge=1, description="Partitions of each pipeline topic created by the bootstrap."
+        6,
+        ge=1,
+        validation_alias="CREDLINK_TOPIC_PARTITIONS",
+        description="Partitions of each pipeline topic created by the bootstrap.",
     )
     topic_replication_factor: int = Field(
-        1, ge=1, description="Replication factor of each pipeline topic (3 in production)."
+        1,
+        ge=1,
+        validation_alias="CREDLINK_TOPIC_REPLICATION_FACTOR",
+        description="Replication factor of each pipeline topic (3 in production).",
     )
     submitted_retention_ms: int = Field(
-        7 * _DAY_MS, description="Retention of `images.submitted`: the replay window."
+        7 * _DAY_MS,
+        validation_alias="CREDLINK_SUBMITTED_RETENTION_MS",
+        description="Retention of `images.submitted`: the replay window.",
     )
     proofs_retention_ms: int = Field(
-        -1, description="Retention of `proofs.created`; -1 keeps proof events forever."
+        -1,
+        validation_alias="CREDLINK_PROOFS_RETENTION_MS",
+        description="Retention of `proofs.created`; -1 keeps proof events forever.",
     )
-    dlq_retention_ms: int = Field(30 * _DAY_MS, description="Retention of `images.dlq`.")
-
-    # Proof storage
-    s3_endpoint_url: str | None = Field(
-        None, description="S3 endpoint override (the local moto server, MinIO, ...); unset = AWS."
+    dlq_retention_ms: int = Field(
+        30 * _DAY_MS,
+        validation_alias="CREDLINK_DLQ_RETENTION_MS",
+        description="Retention of `images.dlq`.",
     )
-    s3_region: str = Field("us-east-1", description="S3 region.")
-    s3_bucket: str = Field("credlink-proofs", description="Bucket holding proof objects.")
-    s3_access_key_id: SecretStr | None = Field(
-        None, description="S3 access key id; unset = boto3's default credential chain."
-    )
-    s3_secret_access_key: SecretStr | None = Field(
-        None, description="S3 secret access key; unset = boto3's default credential chain."
-    )
-
     schema_registry_url: str | None = Field(
         None,
+        validation_alias="CREDLINK_SCHEMA_REGISTRY_URL",
         description="Confluent schema registry URL; set = Confluent wire format, "
         "unset = Avro single-object encoding.",
     )
 
-    # Fetching images
-    fetch_allowed_buckets: Annotated[frozenset[str], NoDecode] = Field(
-        frozenset(), description="Comma-separated S3 buckets `s3://` image URIs may name."
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> KafkaSettings:
+        protocol = self.security_protocol
+        prefix = "CREDLINK_KAFKA_"
+        if protocol.startswith("SASL_"):
+            if not self.sasl_username or self.sasl_password is None:
+                raise ValueError(
+                    f"{prefix}SECURITY_PROTOCOL={protocol} needs {prefix}SASL_USERNAME and "
+                    f"{prefix}SASL_PASSWORD"
+                )
+        elif self.sasl_username is not None or self.sasl_password is not None:
+            raise ValueError(
+                f"{prefix}SASL_USERNAME/{prefix}SASL_PASSWORD are set but "
+                f"{prefix}SECURITY_PROTOCOL={protocol} does not use SASL"
+            )
+        tls_files = (self.ssl_ca_file, self.ssl_cert_file, self.ssl_key_file)
+        if not protocol.endswith("SSL") and (
+            any(path is not None for path in tls_files) or self.ssl_key_password is not None
+        ):
+            raise ValueError(
+                f"{prefix}SSL_* files are set but {prefix}SECURITY_PROTOCOL={protocol} "
+                "does not use TLS (use SSL or SASL_SSL)"
+            )
+        if (self.ssl_cert_file is None) != (self.ssl_key_file is None):
+            raise ValueError(
+                f"{prefix}SSL_CERT_FILE and {prefix}SSL_KEY_FILE go together: "
+                "a client certificate needs its key"
+            )
+        if self.ssl_key_password is not None and self.ssl_key_file is None:
+            raise ValueError(f"{prefix}SSL_KEY_PASSWORD is set without {prefix}SSL_KEY_FILE")
+        return self
+
+    def topic(self, name: str) -> str:
+        """The full name of pipeline topic `name` (e.g. `images.submitted`)."""
+        return f"{self.topic_prefix}{name}"
+
+
+class S3Settings(BaseModel):
+    """The S3 endpoint (proof store and `s3://` images) and how proof objects are written."""
+
+    model_config = _GROUP_CONFIG
+
+    endpoint_url: str | None = Field(
+        None,
+        validation_alias="CREDLINK_S3_ENDPOINT_URL",
+        description="S3 endpoint override (the local moto server, MinIO, ...); unset = AWS.",
     )
-    fetch_file_roots: Annotated[tuple[Path, ...], NoDecode] = Field(
-        (), description="Comma-separated directories `file://` image URIs must lie under."
+    region: str = Field(
+        "us-east-1", validation_alias="CREDLINK_S3_REGION", description="S3 region."
     )
-    fetch_allowed_hosts: Annotated[frozenset[str], NoDecode] = Field(
-        frozenset(), description="Comma-separated hosts `https://` image URIs may name."
+    bucket: str = Field(
+        "credlink-proofs",
+        validation_alias="CREDLINK_S3_BUCKET",
+        description="Bucket holding proof objects.",
     )
-    fetch_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one image fetch.")
-    fetch_attempts: int = Field(
-        3, ge=1, le=10, description="Attempts at a failing fetch before it is dead-lettered."
+    access_key_id: SecretStr | None = Field(
+        None,
+        validation_alias="CREDLINK_S3_ACCESS_KEY_ID",
+        description="S3 access key id; unset = boto3's default credential chain.",
+    )
+    secret_access_key: SecretStr | None = Field(
+        None,
+        validation_alias="CREDLINK_S3_SECRET_ACCESS_KEY",
+        description="S3 secret access key; unset = boto3's default credential chain.",
+    )
+    sse: Literal["AES256", "aws:kms"] = Field(
+        "AES256",
+        validation_alias="CREDLINK_S3_SSE",
+        description="Server-side encryption of proof objects.",
+    )
+    kms_key_id: str | None = Field(
+        None,
+        validation_alias="CREDLINK_S3_KMS_KEY_ID",
+        description="KMS key id for `aws:kms` encryption; unset = the bucket's default.",
+    )
+    object_lock_days: int | None = Field(
+        None,
+        ge=1,
+        validation_alias="CREDLINK_S3_OBJECT_LOCK_DAYS",
+        description="Days each new proof object stays under an S3 Object Lock in compliance "
+        "mode (the bucket must have Object Lock enabled); unset = no lock.",
+    )
+
+
+class FetchSettings(BaseModel):
+    """Where images may be fetched from, and how large they may be."""
+
+    model_config = _GROUP_CONFIG
+
+    allowed_buckets: frozenset[str] = Field(
+        frozenset(),
+        validation_alias="CREDLINK_FETCH_ALLOWED_BUCKETS",
+        description="Comma-separated S3 buckets `s3://` image URIs may name.",
+    )
+    file_roots: tuple[Path, ...] = Field(
+        (),
+        validation_alias="CREDLINK_FETCH_FILE_ROOTS",
+        description="Comma-separated directories `file://` image URIs must lie under.",
+    )
+    allowed_hosts: frozenset[str] = Field(
+        frozenset(),
+        validation_alias="CREDLINK_FETCH_ALLOWED_HOSTS",
+        description="Comma-separated hosts `https://` image URIs may name.",
+    )
+    timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        validation_alias="CREDLINK_FETCH_TIMEOUT_SECONDS",
+        description="Timeout of one image fetch.",
+    )
+    attempts: int = Field(
+        3,
+        ge=1,
+        le=10,
+        validation_alias="CREDLINK_FETCH_ATTEMPTS",
+        description="Attempts at a failing fetch before it is dead-lettered.",
     )
     max_image_bytes: int = Field(
-        25 * 1024 * 1024, ge=1, description="Largest image accepted, in bytes."
+        25 * 1024 * 1024,
+        ge=1,
+        validation_alias="CREDLINK_MAX_IMAGE_BYTES",
+        description="Largest image accepted, in bytes.",
     )
     max_image_pixels: int = Field(
         50_000_000,
         ge=1,
+        validation_alias="CREDLINK_MAX_IMAGE_PIXELS",
         description="Largest image accepted, in pixels (decompression-bomb guard).",
     )
 
-    # Signing
-    signing_key_file: Path | None = Field(
-        None, description="PEM file of the Ed25519 signing key (mode 0600 or 0400)."
+    @field_validator("allowed_buckets", "file_roots", "allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated_lists(cls, value: object) -> object:
+        return _comma_separated(value)
+
+
+class SigningSettings(BaseModel):
+    """The key proofs are signed with, and the key set verifiers check them against."""
+
+    model_config = _GROUP_CONFIG
+
+    key_file: Path | None = Field(
+        None,
+        validation_alias="CREDLINK_SIGNING_KEY_FILE",
+        description="PEM file of the Ed25519 signing key (mode 0600 or 0400).",
     )
-    signing_key_pem: SecretStr | None = Field(
-        None, description="The Ed25519 signing key as PEM text, instead of a file."
+    key_pem: SecretStr | None = Field(
+        None,
+        validation_alias="CREDLINK_SIGNING_KEY_PEM",
+        description="The Ed25519 signing key as PEM text, instead of a file.",
     )
     keyset_file: Path = Field(
         Path(".credlink/keys/keyset.json"),
+        validation_alias="CREDLINK_KEYSET_FILE",
         description="JSON Web Key Set of the public keys, for verifiers.",
     )
 
-    # Proof storage
-    proof_store: Literal["filesystem", "s3"] = Field(
-        "filesystem", description="Where proofs are written: `filesystem` or `s3`."
+
+class ProofStoreSettings(BaseModel):
+    """Where proofs are written and read, and the keys and metadata they get."""
+
+    model_config = _GROUP_CONFIG
+
+    backend: Literal["filesystem", "s3"] = Field(
+        "filesystem",
+        validation_alias="CREDLINK_PROOF_STORE",
+        description="Where proofs are written: `filesystem` or `s3`.",
     )
-    proof_store_root: Path = Field(
-        Path(".credlink/proofs"), description="Directory of the filesystem proof store."
+    root: Path = Field(
+        Path(".credlink/proofs"),
+        validation_alias="CREDLINK_PROOF_STORE_ROOT",
+        description="Directory of the filesystem proof store.",
     )
-    proof_key_prefix: str = Field(
-        "proofs/", description="Prefix of proof object keys: `{prefix}YYYY/MM/DD/{id}.json`."
+    key_prefix: str = Field(
+        "proofs/",
+        validation_alias="CREDLINK_PROOF_KEY_PREFIX",
+        description="Prefix of proof object keys: `{prefix}YYYY/MM/DD/{id}.json`.",
     )
-    s3_sse: Literal["AES256", "aws:kms"] = Field(
-        "AES256", description="Server-side encryption of proof objects."
+    retention_days: int = Field(
+        3650,
+        ge=1,
+        validation_alias="CREDLINK_PROOF_RETENTION_DAYS",
+        description="Days until a proof's `expires-at` metadata date.",
     )
-    s3_kms_key_id: str | None = Field(
-        None, description="KMS key id for `aws:kms` encryption; unset = the bucket's default."
-    )
-    proof_retention_days: int = Field(
-        3650, ge=1, description="Days until a proof's `expires-at` metadata date."
-    )
-    proof_cache_entries: int = Field(
-        1024, ge=0, description="Proof objects kept in the in-memory read cache."
+    cache_entries: int = Field(
+        1024,
+        ge=0,
+        validation_alias="CREDLINK_PROOF_CACHE_ENTRIES",
+        description="Proof objects kept in the in-memory read cache.",
     )
 
-    # Worker
+
+class WorkerSettings(BaseModel):
+    """How a worker shares out its work, retries and serves its web endpoints."""
+
+    model_config = _GROUP_CONFIG
+
     prove_concurrency: int = Field(
-        4, ge=1, le=64, description="Events each worker proves at once (fetch and store overlap)."
+        4,
+        ge=1,
+        le=64,
+        validation_alias="CREDLINK_PROVE_CONCURRENCY",
+        description="Events each worker proves at once (fetch and store overlap).",
     )
     decode_memory_mb: int = Field(
         256,
         ge=16,
         le=65536,
+        validation_alias="CREDLINK_DECODE_MEMORY_MB",
         description="MiB of decoded pictures a worker (or the verify service) holds at once, "
         "estimated per format; further decodes wait, and one picture larger than this decodes "
         "alone.",
@@ -181,15 +382,45 @@ class Settings(BaseSettings):
         30.0,
         ge=6,
         le=300,
+        validation_alias="CREDLINK_CONSUMER_SESSION_TIMEOUT_SECONDS",
         description="Seconds after which the group gives a silent worker's partitions to others.",
     )
-    metrics_tenants: Annotated[frozenset[str], NoDecode] = Field(
+    transient_retry_max_seconds: float = Field(
+        30.0,
+        gt=0,
+        validation_alias="CREDLINK_TRANSIENT_RETRY_MAX_SECONDS",
+        description="Longest pause between retries of a transient store/broker error.",
+    )
+    web_host: str = Field(
+        "127.0.0.1",
+        validation_alias="CREDLINK_WORKER_WEB_HOST",
+        description="Address the worker's web server binds (`0.0.0.0` in a pod).",
+    )
+    web_port: int = Field(
+        6066,
+        ge=0,
+        le=65535,
+        validation_alias="CREDLINK_WORKER_WEB_PORT",
+        description="Port of the worker's web server (metrics, health).",
+    )
+
+
+class MonitoringSettings(BaseModel):
+    """Metrics, lag measurement, error reporting and logging."""
+
+    model_config = _GROUP_CONFIG
+
+    metrics_tenants: frozenset[str] = Field(
         frozenset(),
+        validation_alias="CREDLINK_METRICS_TENANTS",
         description="Comma-separated tenants that get their own metric labels; "
         "the rest are summed under `other` (bounded cardinality).",
     )
     lag_interval_seconds: float = Field(
-        10.0, gt=0, description="How often the worker measures its consumer lag."
+        10.0,
+        gt=0,
+        validation_alias="CREDLINK_LAG_INTERVAL_SECONDS",
+        description="How often the worker measures its consumer lag.",
     )
     sentry_dsn: SecretStr | None = Field(
         None,
@@ -197,106 +428,221 @@ class Settings(BaseSettings):
         description="Sentry DSN (`SENTRY_DSN` or `CREDLINK_SENTRY_DSN`); unset = no reporting.",
     )
     sentry_environment: str = Field(
-        "production", description="Environment name attached to Sentry events."
+        "production",
+        validation_alias="CREDLINK_SENTRY_ENVIRONMENT",
+        description="Environment name attached to Sentry events.",
     )
-    transient_retry_max_seconds: float = Field(
-        30.0, gt=0, description="Longest pause between retries of a transient store/broker error."
-    )
-    log_level: str = Field("info", description="Log level of the worker and the CLI.")
-    worker_web_host: str = Field(
-        "127.0.0.1", description="Address the worker's web server binds (`0.0.0.0` in a pod)."
-    )
-    worker_web_port: int = Field(
-        6066, ge=0, le=65535, description="Port of the worker's web server (metrics, health)."
+    log_level: str = Field(
+        "info",
+        validation_alias="CREDLINK_LOG_LEVEL",
+        description="Log level of the worker and the CLI.",
     )
 
-    # Verify service (`credlink serve-verify`)
-    verify_web_host: str = Field(
-        "127.0.0.1", description="Address the verify service binds (`0.0.0.0` in a pod)."
+    @field_validator("metrics_tenants", mode="before")
+    @classmethod
+    def _comma_separated_tenants(cls, value: object) -> object:
+        return _comma_separated(value)
+
+
+class VerifySettings(BaseModel):
+    """The verify service (`credlink serve-verify`)."""
+
+    model_config = _GROUP_CONFIG
+
+    web_host: str = Field(
+        "127.0.0.1",
+        validation_alias="CREDLINK_VERIFY_WEB_HOST",
+        description="Address the verify service binds (`0.0.0.0` in a pod).",
     )
-    verify_web_port: int = Field(
-        8080, ge=0, le=65535, description="Port of the verify service (`credlink serve-verify`)."
+    web_port: int = Field(
+        8080,
+        ge=0,
+        le=65535,
+        validation_alias="CREDLINK_VERIFY_WEB_PORT",
+        description="Port of the verify service (`credlink serve-verify`).",
     )
-    verify_max_request_bytes: int = Field(
+    max_request_bytes: int = Field(
         26 * 1024 * 1024,
         ge=1,
+        validation_alias="CREDLINK_VERIFY_MAX_REQUEST_BYTES",
         description="Largest request body the verify service reads (an image upload with its "
         "multipart framing); larger requests get 413.",
     )
-    verify_api_keys_file: Path = Field(
+    api_keys_file: Path = Field(
         Path(".credlink/verify/api-keys.json"),
+        validation_alias="CREDLINK_VERIFY_API_KEYS_FILE",
         description="API keys of the verify service: key id -> tenant and SHA-256 of the secret "
         "(`credlink keys api-key` adds one).",
     )
-    verify_concurrency: int = Field(
-        4, ge=1, le=64, description="Images the verify service hashes and looks up at once."
+    concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        validation_alias="CREDLINK_VERIFY_CONCURRENCY",
+        description="Images the verify service hashes and looks up at once.",
     )
 
-    # Local development stack (`credlink dev ...`)
-    dev_home: Path = Field(
-        Path(".credlink"), description="State of the local stack: data dirs, PID files, logs."
+
+class DevSettings(BaseModel):
+    """The local development stack (`credlink dev ...`)."""
+
+    model_config = _GROUP_CONFIG
+
+    home: Path = Field(
+        Path(".credlink"),
+        validation_alias="CREDLINK_DEV_HOME",
+        description="State of the local stack: data dirs, PID files, logs.",
     )
-    dev_kafka_port: int = Field(9092, ge=1, le=65535, description="Local broker client port.")
-    dev_controller_port: int = Field(
-        9093, ge=1, le=65535, description="Local broker KRaft controller port."
+    kafka_port: int = Field(
+        9092,
+        ge=1,
+        le=65535,
+        validation_alias="CREDLINK_DEV_KAFKA_PORT",
+        description="Local broker client port.",
     )
-    dev_s3_port: int = Field(9000, ge=1, le=65535, description="Local S3 (moto) endpoint port.")
+    controller_port: int = Field(
+        9093,
+        ge=1,
+        le=65535,
+        validation_alias="CREDLINK_DEV_CONTROLLER_PORT",
+        description="Local broker KRaft controller port.",
+    )
+    s3_port: int = Field(
+        9000,
+        ge=1,
+        le=65535,
+        validation_alias="CREDLINK_DEV_S3_PORT",
+        description="Local S3 (moto) endpoint port.",
+    )
     kafka_cache_dir: Path = Field(
         Path.home() / ".cache" / "credlink" / "kafka",
+        validation_alias="CREDLINK_KAFKA_CACHE_DIR",
         description="Where the Apache Kafka jars fetched from Maven Central are cached.",
     )
 
-    @field_validator(
-        "fetch_allowed_buckets", "fetch_allowed_hosts", "metrics_tenants", mode="before"
+
+@dataclass(frozen=True)
+class Variable:
+    """One setting: its group and field, and the variables that set it, the first winning."""
+
+    group: str
+    field: str
+    names: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """The `CREDLINK_*` variable of the setting."""
+        return next(name for name in self.names if name.startswith("CREDLINK_"))
+
+
+def _variable_names(field: FieldInfo) -> tuple[str, ...]:
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return tuple(str(choice) for choice in alias.choices)
+    if isinstance(alias, str):
+        return (alias,)
+    raise TypeError(f"setting {field} names no variable")
+
+
+def _group_model(field: FieldInfo) -> type[BaseModel]:
+    group = field.annotation
+    if not (isinstance(group, type) and issubclass(group, BaseModel)):
+        raise TypeError(f"settings group {field} is no model")
+    return group
+
+
+class _GroupedVariables(PydanticBaseSettingsSource):
+    """The settings one flat set of variables (the environment, or `.env`) holds, by group.
+
+    A group's fields are found by their own variables, not by a common prefix: some sit outside
+    their group's (`CREDLINK_APP_ID` in `kafka`, `CREDLINK_KAFKA_CACHE_DIR` in `dev`).
+    """
+
+    def __init__(
+        self, settings_cls: type[BaseSettings], variables: Mapping[str, str | None]
+    ) -> None:
+        super().__init__(settings_cls)
+        # The built-in sources key variables in lower case: names are case-insensitive.
+        self._variables = variables
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        values: dict[str, str] = {}
+        for name, setting in _group_model(field).model_fields.items():
+            for variable in _variable_names(setting):
+                value = self._variables.get(variable.lower())
+                if value is not None:
+                    values[name] = value
+                    break
+        return values, field_name, True
+
+    def __call__(self) -> dict[str, Any]:
+        found = {}
+        for group, field in self.settings_cls.model_fields.items():
+            values, _, _ = self.get_field_value(field, group)
+            if values:
+                found[group] = values
+        return found
+
+
+class Settings(BaseSettings):
+    """Configuration of the worker, the connectors and the local development stack."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
     )
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    s3: S3Settings = Field(default_factory=S3Settings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    signing: SigningSettings = Field(default_factory=SigningSettings)
+    store: ProofStoreSettings = Field(default_factory=ProofStoreSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    verify: VerifySettings = Field(default_factory=VerifySettings)
+    dev: DevSettings = Field(default_factory=DevSettings)
+
     @classmethod
-    def _comma_separated_set(cls, value: object) -> object:
-        if isinstance(value, str):
-            return frozenset(item.strip() for item in value.split(",") if item.strip())
-        return value
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first: arguments, then the environment, then `.env` (no secrets
+        # directory is configured).
+        return (
+            init_settings,
+            _GroupedVariables(settings_cls, _variables_of(env_settings)),
+            _GroupedVariables(settings_cls, _variables_of(dotenv_settings)),
+        )
 
-    @field_validator("fetch_file_roots", mode="before")
     @classmethod
-    def _comma_separated_paths(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(Path(item.strip()) for item in value.split(",") if item.strip())
-        return value
+    def variables(cls) -> Iterator[Variable]:
+        """Every setting, group by group, with its variables."""
+        for group, field in cls.model_fields.items():
+            for name, setting in _group_model(field).model_fields.items():
+                yield Variable(group, name, _variable_names(setting))
 
-    @model_validator(mode="after")
-    def _kafka_security_is_complete(self) -> Settings:
-        protocol = self.kafka_security_protocol
-        prefix = "CREDLINK_KAFKA_"
-        if protocol.startswith("SASL_"):
-            if not self.kafka_sasl_username or self.kafka_sasl_password is None:
-                raise ValueError(
-                    f"{prefix}SECURITY_PROTOCOL={protocol} needs {prefix}SASL_USERNAME and "
-                    f"{prefix}SASL_PASSWORD"
-                )
-        elif self.kafka_sasl_username is not None or self.kafka_sasl_password is not None:
-            raise ValueError(
-                f"{prefix}SASL_USERNAME/{prefix}SASL_PASSWORD are set but "
-                f"{prefix}SECURITY_PROTOCOL={protocol} does not use SASL"
-            )
-        tls_files = (self.kafka_ssl_ca_file, self.kafka_ssl_cert_file, self.kafka_ssl_key_file)
-        if not protocol.endswith("SSL") and (
-            any(path is not None for path in tls_files) or self.kafka_ssl_key_password is not None
-        ):
-            raise ValueError(
-                f"{prefix}SSL_* files are set but {prefix}SECURITY_PROTOCOL={protocol} "
-                "does not use TLS (use SSL or SASL_SSL)"
-            )
-        if (self.kafka_ssl_cert_file is None) != (self.kafka_ssl_key_file is None):
-            raise ValueError(
-                f"{prefix}SSL_CERT_FILE and {prefix}SSL_KEY_FILE go together: "
-                "a client certificate needs its key"
-            )
-        if self.kafka_ssl_key_password is not None and self.kafka_ssl_key_file is None:
-            raise ValueError(f"{prefix}SSL_KEY_PASSWORD is set without {prefix}SSL_KEY_FILE")
-        return self
+    def updated(self, **groups: Mapping[str, object]) -> Settings:
+        """A copy with some fields of some groups replaced, validated as the environment is:
+        `settings.updated(kafka={"topic_prefix": "test."}, worker={"web_port": 0})`."""
+        changes = {}
+        for name, values in groups.items():
+            group: BaseModel = getattr(self, name)
+            changes[name] = type(group).model_validate({**dict(group), **values})
+        return self.model_copy(update=changes)
 
-    def topic(self, name: str) -> str:
-        """The full name of pipeline topic `name` (e.g. `images.submitted`)."""
-        return f"{self.topic_prefix}{name}"
+
+def _variables_of(source: PydanticBaseSettingsSource) -> Mapping[str, str | None]:
+    if not isinstance(source, EnvSettingsSource):
+        raise TypeError(f"{source} is no source of environment variables")
+    return source.env_vars
 
 
 @lru_cache(maxsize=1)

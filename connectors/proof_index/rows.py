@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from streams.core.clock import from_epoch_millis
 from streams.core.codecs.records import ProofCreated, ProofLocation, epoch_millis
 from streams.core.errors import InputRejected
+from streams.core.observing import Stage
 from streams.core.perceptual_index import IndexEntry, band_values
 
 __all__ = [
@@ -25,7 +27,6 @@ __all__ = [
     "proof_row",
 ]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The proof's own fields: a write that changes none of them changes nothing.
 PROOF_COLUMNS: tuple[str, ...] = (
@@ -55,7 +56,7 @@ SOURCE_COLUMNS: tuple[str, ...] = ("source_topic", "source_partition", "source_o
 class UnindexableProof(InputRejected):
     """A proof event that decoded but cannot be stored (text PostgreSQL cannot hold)."""
 
-    stage = "index"
+    stage = Stage.INDEX
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def filed_bands(row: Mapping[str, Any]) -> list[tuple[int, int]]:
 
 def _issued_at(proof: ProofCreated) -> datetime:
     try:
-        return _EPOCH + timedelta(milliseconds=proof.issued_at)
+        return from_epoch_millis(proof.issued_at)
     except OverflowError:
         raise UnindexableProof(
             f"proof {proof.proof_id!r}: issued_at {proof.issued_at} ms is outside the calendar"

@@ -26,7 +26,7 @@ from connectors.proof_index.rows import SourcePosition, check_indexable
 from connectors.proof_index.store import ProofIndex
 from streams.core.codecs.records import ProofCreated
 from streams.core.errors import DecodeFailed, InputRejected, TransientError
-from streams.core.processor import RetryPolicy
+from streams.core.retry import RetryPolicy, retry_call
 from streams.kafka.clients import confluent_config
 from streams.kafka.serde import codec_for
 from streams.kafka.topics import PROOFS_CREATED
@@ -88,14 +88,14 @@ class ProofIndexService:
         self.stats = IndexStats()
         self._settings = settings
         self._group_id = group_id
-        self._topic = settings.topic(PROOFS_CREATED)
+        self._topic = settings.kafka.topic(PROOFS_CREATED)
         self._codec = codec_for(
-            ProofCreated.SCHEMA, topic=self._topic, registry_url=settings.schema_registry_url
+            ProofCreated.SCHEMA, topic=self._topic, registry_url=settings.kafka.schema_registry_url
         )
         self._index = ProofIndex(conninfo)
         self._batch_size = batch_size
         self._poll_timeout = poll_timeout
-        self._retry = retry or RetryPolicy(max_seconds=settings.transient_retry_max_seconds)
+        self._retry = retry or RetryPolicy(max_seconds=settings.worker.transient_retry_max_seconds)
         self._stopping = threading.Event()
         self._last_activity = time.monotonic()
 
@@ -145,7 +145,9 @@ class ProofIndexService:
                 "client.id": "credlink-proof-index",
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
-                "session.timeout.ms": int(self._settings.consumer_session_timeout_seconds * 1000),
+                "session.timeout.ms": int(
+                    self._settings.worker.consumer_session_timeout_seconds * 1000
+                ),
             },
         )
 
@@ -226,27 +228,34 @@ class ProofIndexService:
     def _with_retries(self, action: Callable[[], T]) -> T:
         """`action()`, retried with backoff while it fails with a `TransientError`: the index
         (or the schema registry) unavailable."""
-        attempt = 0
-        while True:
-            try:
-                result = action()
-            except TransientError as error:
-                attempt += 1
-                self.stats.retries += 1
-                delay = self._retry.delay(attempt)
-                log.warning(
-                    "proof index: attempt %d failed, retrying in %.1f s, nothing committed "
-                    "meanwhile: %s",
-                    attempt,
-                    delay,
-                    error,
-                )
-                if self._stopping.wait(delay):
-                    raise _Interrupted from error
-                continue
-            if attempt:
-                log.info("proof index: succeeded after %d failed attempts", attempt)
-            return result
+        failures = 0
+
+        def retrying(error: BaseException, attempt: int, delay: float) -> None:
+            nonlocal failures
+            failures = attempt
+            self.stats.retries += 1
+            log.warning(
+                "proof index: attempt %d failed, retrying in %.1f s, nothing committed "
+                "meanwhile: %s",
+                attempt,
+                delay,
+                error,
+            )
+
+        result = retry_call(
+            action,
+            self._retry,
+            retry_on=TransientError,
+            on_retry=retrying,
+            sleep=self._wait_unless_stopped,
+        )
+        if failures:
+            log.info("proof index: succeeded after %d failed attempts", failures)
+        return result
+
+    def _wait_unless_stopped(self, seconds: float) -> None:
+        if self._stopping.wait(seconds):
+            raise _Interrupted
 
     def _is_error(self, message: Message) -> bool:
         error = message.error()

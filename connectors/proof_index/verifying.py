@@ -27,7 +27,7 @@ def build_verifier(
         perceptual=index,
         proofs=proofs,
         keyset=keyset,
-        max_image_bytes=settings.max_image_bytes,
-        max_image_pixels=settings.max_image_pixels,
+        max_image_bytes=settings.fetch.max_image_bytes,
+        max_image_pixels=settings.fetch.max_image_pixels,
         decode_budget=build_decode_budget(settings),
     )

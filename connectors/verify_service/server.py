@@ -25,11 +25,11 @@ def serve(settings: Settings, conninfo: str, *, host: str, port: int) -> None:
     The key set, the API keys and the index are checked before the port opens: a missing file
     or an index that does not exist yet is a `SetupError`, not a service that answers 500.
     """
-    keyset = load_key_set(settings.keyset_file)
-    api_keys = ApiKeys(settings.verify_api_keys_file)
+    keyset = load_key_set(settings.signing.keyset_file)
+    api_keys = ApiKeys(settings.verify.api_keys_file)
     with (
         ProofIndex(conninfo) as index,
-        ThreadPoolExecutor(settings.verify_concurrency, thread_name_prefix="verify") as executor,
+        ThreadPoolExecutor(settings.verify.concurrency, thread_name_prefix="verify") as executor,
     ):
         index.count()
         proofs = stored_proofs(settings, index)
@@ -40,7 +40,7 @@ def serve(settings: Settings, conninfo: str, *, host: str, port: int) -> None:
             keyset=keyset,
             api_keys=api_keys,
             executor=executor,
-            max_request_bytes=settings.verify_max_request_bytes,
+            max_request_bytes=settings.verify.max_request_bytes,
         )
         log.info(
             "verify service: %d API keys, %d public keys, on http://%s:%d",

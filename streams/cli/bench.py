@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from streams.cli.output import console, fails_cleanly
+from streams.core.clock import utc_now
 from streams.devtools.benchmarking.results import BenchResult
 from streams.devtools.benchmarking.runner import BenchPlan, run_bench
 from streams.settings import get_settings
@@ -64,7 +64,7 @@ def bench(
         distinct_images=QUICK_IMAGES if quick else BenchPlan.distinct_images,
         tiny=quick,
     )
-    path = output or Path("bench/results") / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path = output or Path("bench/results") / f"{utc_now():%Y%m%dT%H%M%SZ}.json"
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

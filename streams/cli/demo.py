@@ -13,6 +13,7 @@ from connectors.ingest import ImageReferencePublisher
 from connectors.output_topics import read_dead_letters, read_proofs
 from streams.cli.output import console, fails_cleanly
 from streams.core.assembly import build_store
+from streams.core.clock import now_millis
 from streams.core.codecs.records import ImageReference
 from streams.core.errors import SetupError
 from streams.core.proof_signature import verify_signed_proof
@@ -41,7 +42,7 @@ def demo(
             console.print(f"broker ready in {report.kafka.seconds_to_ready:.1f} s")
         settings = _demo_settings(stack)
         references = _sample_references(stack, settings, images)
-        worker = WorkerProcess(settings, settings.dev_home, name=f"{settings.app_id}-worker")
+        worker = WorkerProcess(settings, settings.dev.home, name=f"{settings.kafka.app_id}-worker")
         console.print(f"starting a worker (log: {worker.log_path}) ...")
         worker.start()
         try:
@@ -65,24 +66,20 @@ def demo(
 def _demo_settings(stack: LocalStack) -> Settings:
     """A run of its own: fresh topics and consumer group, a demo signing key."""
     run = f"demo-{int(time.time())}"
-    home = stack.settings.dev_home.resolve()
+    home = stack.settings.dev.home.resolve()
     keys = home / "demo" / "keys"
     if not (keys / "signing-key.pem").exists():
         generate_key_pair(keys / "signing-key.pem", keys / "keyset.json")
     (home / "demo" / "images").mkdir(parents=True, exist_ok=True)
-    return stack.client_settings().model_copy(
-        update={
-            "dev_home": home,
-            "app_id": run,
-            "topic_prefix": f"{run}.",
-            "topic_partitions": 3,
-            "signing_key_file": keys / "signing-key.pem",
-            "keyset_file": keys / "keyset.json",
-            "proof_store": "filesystem",
-            "proof_store_root": home / "demo" / "proofs",
-            "fetch_allowed_buckets": frozenset({SAMPLE_BUCKET}),
-            "fetch_file_roots": (home / "demo" / "images",),
-        }
+    return stack.client_settings().updated(
+        dev={"home": home},
+        kafka={"app_id": run, "topic_prefix": f"{run}.", "topic_partitions": 3},
+        signing={"key_file": keys / "signing-key.pem", "keyset_file": keys / "keyset.json"},
+        store={"backend": "filesystem", "root": home / "demo" / "proofs"},
+        fetch={
+            "allowed_buckets": frozenset({SAMPLE_BUCKET}),
+            "file_roots": (home / "demo" / "images",),
+        },
     )
 
 
@@ -90,8 +87,8 @@ def _sample_references(stack: LocalStack, settings: Settings, count: int) -> lis
     """`count` sample images, from S3, from files and inline; plus two bad references."""
     s3 = stack.s3.client()
     stack.s3.ensure_bucket(SAMPLE_BUCKET)
-    image_dir = Path(settings.fetch_file_roots[0])
-    now = int(time.time() * 1000)
+    image_dir = Path(settings.fetch.file_roots[0])
+    now = now_millis()
     references = []
     for index in range(count):
         image_format = FORMATS[index % len(FORMATS)]
@@ -108,7 +105,7 @@ def _sample_references(stack: LocalStack, settings: Settings, count: int) -> lis
             uri, fields = f"https://cdn.example.com/{name}", {"inline_bytes": data}
         references.append(
             ImageReference(
-                event_id=f"{settings.app_id}-{index:03d}",
+                event_id=f"{settings.kafka.app_id}-{index:03d}",
                 tenant=("newsroom", "archive")[index % 2],
                 uri=uri,
                 submitted_at=now + index,
@@ -118,7 +115,7 @@ def _sample_references(stack: LocalStack, settings: Settings, count: int) -> lis
     for index, uri in enumerate(("file:///etc/passwd", "http://169.254.169.254/latest/")):
         references.append(
             ImageReference(
-                event_id=f"{settings.app_id}-bad-{index}",
+                event_id=f"{settings.kafka.app_id}-bad-{index}",
                 tenant="newsroom",
                 uri=uri,
                 submitted_at=now,
@@ -129,7 +126,7 @@ def _sample_references(stack: LocalStack, settings: Settings, count: int) -> lis
 
 def _print_results(settings: Settings, proofs: list, failures: list) -> None:  # type: ignore[type-arg]
     store = build_store(settings)
-    keyset = load_key_set(settings.keyset_file)
+    keyset = load_key_set(settings.signing.keyset_file)
     table = Table(title="Proofs")
     for column in ("event", "tenant", "format", "size", "sha256", "pHash", "proof id", "signature"):
         table.add_column(column)
@@ -152,4 +149,4 @@ def _print_results(settings: Settings, proofs: list, failures: list) -> None:  #
     for failure in failures:
         dead.add_row(failure.event_id or "?", failure.stage, failure.error_class, failure.message)
     console.print(dead)
-    console.print(f"proofs stored under {settings.proof_store_root}")
+    console.print(f"proofs stored under {settings.store.root}")

@@ -42,8 +42,8 @@ def up() -> None:
         console.print(f"[yellow]warning:[/] {warning}")
     client = stack.client_settings()
     console.print("To point the worker and connectors at this stack:")
-    console.print(f"  export CREDLINK_KAFKA_BOOTSTRAP_SERVERS={client.kafka_bootstrap_servers}")
-    console.print(f"  export CREDLINK_S3_ENDPOINT_URL={client.s3_endpoint_url}")
+    console.print(f"  export CREDLINK_KAFKA_BOOTSTRAP_SERVERS={client.kafka.bootstrap_servers}")
+    console.print(f"  export CREDLINK_S3_ENDPOINT_URL={client.s3.endpoint_url}")
 
 
 @app.command()

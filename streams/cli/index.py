@@ -54,10 +54,14 @@ def run(
     """Index proof events from proofs.created until stopped (SIGTERM or Ctrl-C)."""
     settings = get_settings()
     logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.monitoring.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     service = ProofIndexService(
-        settings, checked_dsn(dsn), group or f"{settings.app_id}-proof-index", batch_size=batch_size
+        settings,
+        checked_dsn(dsn),
+        group or f"{settings.kafka.app_id}-proof-index",
+        batch_size=batch_size,
     )
     stats = service.run()
     console.print(

@@ -34,7 +34,7 @@ def generate(
     ] = None,
 ) -> None:
     """Generate a signing key pair; add its public key to the key set verifiers use."""
-    keyset_path = keyset or get_settings().keyset_file
+    keyset_path = keyset or get_settings().signing.keyset_file
     kid = generate_key_pair(private_key, keyset_path)
     console.print(f"key id: {kid}")
     console.print(f"private key: {private_key} (mode 0600)")
@@ -56,7 +56,7 @@ def api_key(
     ] = None,
 ) -> None:
     """Make an API key of the verify service; print it once, keep only its hash."""
-    path = keys_file or get_settings().verify_api_keys_file
+    path = keys_file or get_settings().verify.api_keys_file
     issued = issue_api_key(path, tenant)
     typer.echo(issued.token)
     typer.echo(

@@ -14,7 +14,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, TextIO
@@ -28,6 +27,7 @@ from connectors.output_topics import find_proof, proof_events, verify_stored_pro
 from connectors.reader import Record, Start, parse_instant
 from streams.cli.output import console, fails_cleanly
 from streams.core.assembly import build_store
+from streams.core.clock import from_epoch_millis
 from streams.core.codecs.records import ProofCreated
 from streams.core.errors import DecodeFailed
 from streams.core.signing import load_key_set
@@ -43,7 +43,6 @@ app = typer.Typer(
 )
 
 _stderr = Console(stderr=True, highlight=False)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class OutputFormat(enum.StrEnum):
@@ -130,13 +129,13 @@ def get(
     settings = get_settings()
     proof = find_proof(settings, proof_id, on_undecodable=_report_undecodable)
     if proof is None:
-        topic = settings.topic(PROOFS_CREATED)
+        topic = settings.kafka.topic(PROOFS_CREATED)
         _stderr.print(f"no proof event with id {proof_id} in {topic}", markup=False, soft_wrap=True)
         raise typer.Exit(code=1)
     answer: dict[str, Any] = {"event": proof.to_avro()}
     trusted = True
     if with_document:
-        keyset = load_key_set(settings.keyset_file)
+        keyset = load_key_set(settings.signing.keyset_file)
         try:
             envelope, verdict = verify_stored_proof(build_store(settings), keyset, proof)
         except ProofNotFound as error:
@@ -229,7 +228,7 @@ def _table_writer() -> Callable[[ProofCreated], None]:
         table = Table(box=None, show_header=header[0], header_style="bold", pad_edge=False)
         for name, width in columns:
             table.add_column(name, width=width, no_wrap=True, overflow="ellipsis")
-        issued = _EPOCH + timedelta(milliseconds=proof.issued_at)
+        issued = from_epoch_millis(proof.issued_at)
         cells = (
             f"{issued:%Y-%m-%d %H:%M:%S}",
             proof.tenant,

@@ -35,12 +35,13 @@ def serve_verify(
     """
     settings = get_settings()
     logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.monitoring.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     with index_setup_errors():
         serve(
             settings,
             checked_dsn(dsn),
-            host=host if host is not None else settings.verify_web_host,
-            port=port if port is not None else settings.verify_web_port,
+            host=host if host is not None else settings.verify.web_host,
+            port=port if port is not None else settings.verify.web_port,
         )

@@ -55,7 +55,7 @@ def verify(
     settings = get_settings()
     try:
         conninfo = checked_dsn(dsn)
-        keyset = load_key_set(settings.keyset_file)
+        keyset = load_key_set(settings.signing.keyset_file)
         data = _image_bytes(image, settings)
         with index_setup_errors(), ProofIndex(conninfo) as index:
             verifier = build_verifier(settings, index, keyset, stored_proofs(settings, index))
@@ -80,9 +80,9 @@ def _image_bytes(image: str, settings: Settings) -> bytes:
             return fetcher.fetch(image)
     try:
         with Path(image).open("rb") as file:
-            data = file.read(settings.max_image_bytes + 1)
+            data = file.read(settings.fetch.max_image_bytes + 1)
     except OSError as error:
         raise InputRejected(f"cannot be read: {error.strerror or error}") from None
-    if len(data) > settings.max_image_bytes:
-        raise ImageTooLarge(f"larger than {settings.max_image_bytes} bytes")
+    if len(data) > settings.fetch.max_image_bytes:
+        raise ImageTooLarge(f"larger than {settings.fetch.max_image_bytes} bytes")
     return data

@@ -21,4 +21,4 @@ def worker() -> None:
         AdminClient(confluent_config(settings)),
         [*pipeline_topics(settings), *internal_topics(app, settings)],
     )
-    faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
+    faust.Worker(app, loglevel=settings.monitoring.log_level).execute_from_commandline()

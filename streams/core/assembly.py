@@ -1,8 +1,13 @@
-"""Builds the domain objects of a worker from the settings: fetcher, signer, store, pipeline."""
+"""Builds the domain objects of a worker from the settings: fetcher, signer, store, pipeline,
+and the thread pools they run on."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
@@ -21,11 +26,13 @@ from streams.settings import Settings
 
 __all__ = [
     "S3Instrument",
+    "WorkerPools",
     "build_decode_budget",
     "build_fetcher",
     "build_pipeline",
     "build_signer",
     "build_store",
+    "build_worker_pools",
     "s3_client",
 ]
 
@@ -49,10 +56,10 @@ def s3_client(
 ) -> S3Client:
     try:
         client = make_s3_client(
-            settings.s3_endpoint_url,
-            settings.s3_region,
-            _secret(settings.s3_access_key_id),
-            _secret(settings.s3_secret_access_key),
+            settings.s3.endpoint_url,
+            settings.s3.region,
+            _secret(settings.s3.access_key_id),
+            _secret(settings.s3.secret_access_key),
             max_attempts=max_attempts,
             max_pool_connections=pool,
         )
@@ -64,10 +71,10 @@ def s3_client(
 
 
 def build_signer(settings: Settings) -> Signer:
-    if settings.signing_key_pem is not None:
-        return Signer(load_private_key_pem(settings.signing_key_pem.get_secret_value()))
-    if settings.signing_key_file is not None:
-        return Signer(load_private_key(settings.signing_key_file))
+    if settings.signing.key_pem is not None:
+        return Signer(load_private_key_pem(settings.signing.key_pem.get_secret_value()))
+    if settings.signing.key_file is not None:
+        return Signer(load_private_key(settings.signing.key_file))
     raise SetupError(
         "no signing key: set CREDLINK_SIGNING_KEY_FILE (see `credlink keys generate`) "
         "or CREDLINK_SIGNING_KEY_PEM"
@@ -76,32 +83,36 @@ def build_signer(settings: Settings) -> Signer:
 
 def build_store(settings: Settings, instrument: S3Instrument | None = None) -> ProofStore:
     store: ProofStore
-    if settings.proof_store == "s3":
+    if settings.store.backend == "s3":
         client = s3_client(
-            settings, pool=max(10, settings.prove_concurrency * 2), instrument=instrument
+            settings, pool=max(10, settings.worker.prove_concurrency * 2), instrument=instrument
         )
         try:
             store = S3ProofStore(
-                client, settings.s3_bucket, sse=settings.s3_sse, kms_key_id=settings.s3_kms_key_id
+                client,
+                settings.s3.bucket,
+                sse=settings.s3.sse,
+                kms_key_id=settings.s3.kms_key_id,
+                retention_days=settings.s3.object_lock_days,
             )
         except ValueError as error:
             raise SetupError(f"S3 proof store settings: {error}") from None
     else:
-        store = FilesystemProofStore(settings.proof_store_root)
-    if settings.proof_cache_entries:
-        store = CachedProofStore(store, settings.proof_cache_entries)
+        store = FilesystemProofStore(settings.store.root)
+    if settings.store.cache_entries:
+        store = CachedProofStore(store, settings.store.cache_entries)
     return store
 
 
 def build_fetcher(settings: Settings, instrument: S3Instrument | None = None) -> ImageFetcher:
     """The image fetcher inside the settings' allow-lists and limits."""
     policy = FetchPolicy(
-        allowed_s3_buckets=settings.fetch_allowed_buckets,
-        file_roots=settings.fetch_file_roots,
-        allowed_https_hosts=settings.fetch_allowed_hosts,
-        max_bytes=settings.max_image_bytes,
-        timeout_seconds=settings.fetch_timeout_seconds,
-        attempts=settings.fetch_attempts,
+        allowed_s3_buckets=settings.fetch.allowed_buckets,
+        file_roots=settings.fetch.file_roots,
+        allowed_https_hosts=settings.fetch.allowed_hosts,
+        max_bytes=settings.fetch.max_image_bytes,
+        timeout_seconds=settings.fetch.timeout_seconds,
+        attempts=settings.fetch.attempts,
     )
     # The fetcher retries on its own, so its S3 client makes one attempt per call.
     fetch_client = (
@@ -114,16 +125,19 @@ def build_fetcher(settings: Settings, instrument: S3Instrument | None = None) ->
 
 def build_pipeline(
     settings: Settings,
+    hashing: Executor,
     observer: PipelineObserver | None = None,
     instrument: S3Instrument | None = None,
 ) -> ProofPipeline:
+    """The proof pipeline of the settings, decoding and hashing pictures on `hashing`."""
     return ProofPipeline(
         fetcher=build_fetcher(settings, instrument),
         signer=build_signer(settings),
         store=build_store(settings, instrument),
-        limits=ImageLimits(settings.max_image_bytes, settings.max_image_pixels),
-        key_prefix=settings.proof_key_prefix,
-        retention_days=settings.proof_retention_days,
+        limits=ImageLimits(settings.fetch.max_image_bytes, settings.fetch.max_image_pixels),
+        key_prefix=settings.store.key_prefix,
+        retention_days=settings.store.retention_days,
+        hashing=hashing,
         observer=observer,
         decode_budget=build_decode_budget(settings),
     )
@@ -131,4 +145,38 @@ def build_pipeline(
 
 def build_decode_budget(settings: Settings) -> MemoryBudget:
     """The budget of decoded-picture memory one process shares between its decodes."""
-    return MemoryBudget(settings.decode_memory_mb * 1024 * 1024)
+    return MemoryBudget(settings.worker.decode_memory_mb * 1024 * 1024)
+
+
+@dataclass(frozen=True)
+class WorkerPools:
+    """The threads of a worker: `prove` runs the pipeline of one event per thread, `hashing`
+    decodes and hashes the pictures of all of them. Leaving the context shuts both down."""
+
+    prove: ThreadPoolExecutor
+    hashing: ThreadPoolExecutor
+
+    def __enter__(self) -> WorkerPools:
+        return self
+
+    def __exit__(
+        self,
+        error_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # Each waits for its calls in flight. A prove thread waits on the hashing pool: that
+        # pool stops last, so no prove thread finds it gone.
+        self.prove.shutdown()
+        self.hashing.shutdown()
+
+
+def build_worker_pools(settings: Settings) -> WorkerPools:
+    """`CREDLINK_PROVE_CONCURRENCY` prove threads and one hashing thread per usable core."""
+    return WorkerPools(
+        prove=ThreadPoolExecutor(settings.worker.prove_concurrency, thread_name_prefix="prove"),
+        # Decoding is CPU-bound and holds the whole decoded picture: more decodes at once than
+        # cores add memory and cache contention, not throughput. Few, dedicated threads also
+        # keep the freed picture buffers in few malloc arenas instead of one per calling thread.
+        hashing=ThreadPoolExecutor(len(os.sched_getaffinity(0)), thread_name_prefix="hash"),
+    )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from streams.core.codecs.records import ImageReference, ProcessingFailed
 from streams.core.errors import InputRejected, UnexpectedFailure
+from streams.core.observing import Stage
 
 __all__ = ["MAX_MESSAGE_CHARS", "SourceMessage", "dead_letter"]
 
@@ -39,7 +40,7 @@ def dead_letter(
     event: ImageReference | None = None,
 ) -> ProcessingFailed:
     """The `ProcessingFailed` record of `source`, which failed with `error`."""
-    stage = getattr(error, "stage", "process") if isinstance(error, InputRejected) else "process"
+    stage = error.stage if isinstance(error, InputRejected) else Stage.PROCESS
     return ProcessingFailed(
         original_key=source.key,
         original_value=source.value,
@@ -56,7 +57,7 @@ def dead_letter(
     )
 
 
-def _reason(error: BaseException, stage: str) -> str:
+def _reason(error: BaseException, stage: Stage) -> str:
     if isinstance(error, InputRejected) and not isinstance(error, UnexpectedFailure):
         text = str(error) or type(error).__name__
     else:

@@ -8,6 +8,8 @@ temporarily bad (a store or broker hiccup): the work is retried with backoff, ne
 
 from __future__ import annotations
 
+from streams.core.observing import Stage
+
 __all__ = [
     "CredlinkError",
     "DecodeFailed",
@@ -30,31 +32,31 @@ class CredlinkError(Exception):
 class InputRejected(CredlinkError):
     """The event cannot be processed as submitted; it belongs in the dead-letter topic."""
 
-    stage: str = "validate"
+    stage: Stage = Stage.VALIDATE
 
 
 class DecodeFailed(InputRejected):
     """The event bytes are not a valid record of the expected schema."""
 
-    stage = "decode"
+    stage = Stage.DECODE
 
 
 class UriNotAllowed(InputRejected):
     """The image URI is malformed, of an unsupported scheme, or outside the allow-list."""
 
-    stage = "fetch"
+    stage = Stage.FETCH
 
 
 class FetchFailed(InputRejected):
     """The image could not be fetched, permanently or after the bounded retries ran out."""
 
-    stage = "fetch"
+    stage = Stage.FETCH
 
 
 class ImageRejected(InputRejected):
     """The bytes are not an image this pipeline accepts (undecodable, unsupported, hostile)."""
 
-    stage = "hash"
+    stage = Stage.HASH
 
 
 class ImageTooLarge(ImageRejected):
@@ -64,7 +66,7 @@ class ImageTooLarge(ImageRejected):
 class InvalidEvent(InputRejected):
     """The event decoded, but a field holds a value the pipeline refuses."""
 
-    stage = "validate"
+    stage = Stage.VALIDATE
 
 
 class UnexpectedFailure(InputRejected):
@@ -74,7 +76,7 @@ class UnexpectedFailure(InputRejected):
     than crashing the worker into a loop on the same event.
     """
 
-    def __init__(self, stage: str, cause: BaseException) -> None:
+    def __init__(self, stage: Stage, cause: BaseException) -> None:
         super().__init__(f"unexpected {type(cause).__name__} in stage {stage}: {cause}")
         self.stage = stage
 

@@ -30,6 +30,7 @@ import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
 from streams.core.errors import FetchFailed, ImageTooLarge, TransientError, UriNotAllowed
+from streams.core.retry import RetryPolicy, retry_call
 from streams.core.stores.s3 import describe_s3_error, is_transient_s3_error
 
 if TYPE_CHECKING:
@@ -59,7 +60,8 @@ class FetchPolicy:
     max_bytes: int = 25 * 1024 * 1024
     timeout_seconds: float = 10.0
     attempts: int = 3
-    backoff_base_seconds: float = 0.5
+    # The first retry waits half to all of this, each later one twice as long (`RetryPolicy`).
+    backoff_base_seconds: float = 1.0
 
     def __post_init__(self) -> None:
         if self.max_bytes < 1:
@@ -145,7 +147,11 @@ class ImageFetcher:
         self._https_hosts = frozenset(host.lower() for host in policy.allowed_https_hosts)
         self._file_roots = tuple(Path(os.path.realpath(root)) for root in policy.file_roots)
         self._sleep = sleep
-        self._jitter = jitter
+        self._retry = RetryPolicy(
+            base_seconds=policy.backoff_base_seconds,
+            max_seconds=_MAX_BACKOFF_SECONDS,
+            jitter=jitter,
+        )
 
     def __enter__(self) -> Self:
         return self
@@ -171,26 +177,22 @@ class ImageFetcher:
         `TransientError` when S3 was unavailable on every attempt.
         """
         read = self._reader_for(uri)
-        attempt = 1
-        while True:
-            try:
-                return read()
-            except _RetryableFetchError as exc:
-                if attempt >= self._policy.attempts:
-                    attempts = f"{attempt} attempt" + ("s" if attempt > 1 else "")
-                    if isinstance(exc, _SourceUnavailable):
-                        raise TransientError(
-                            f"image store unavailable on {attempts} (last: {exc}): {_safe_uri(uri)}"
-                        ) from exc
-                    raise FetchFailed(
-                        f"gave up after {attempts} (last: {exc}): {_safe_uri(uri)}"
-                    ) from exc
-            self._sleep(self._backoff_seconds(attempt))
-            attempt += 1
-
-    def _backoff_seconds(self, attempt: int) -> float:
-        base = self._policy.backoff_base_seconds * 2.0 ** (attempt - 1)
-        return min(base, _MAX_BACKOFF_SECONDS) * (1 + self._jitter())
+        try:
+            return retry_call(
+                read,
+                self._retry,
+                retry_on=_RetryableFetchError,
+                attempts=self._policy.attempts,
+                sleep=self._sleep,
+            )
+        except _RetryableFetchError as exc:
+            count = self._policy.attempts
+            attempts = f"{count} attempt" + ("s" if count > 1 else "")
+            if isinstance(exc, _SourceUnavailable):
+                raise TransientError(
+                    f"image store unavailable on {attempts} (last: {exc}): {_safe_uri(uri)}"
+                ) from exc
+            raise FetchFailed(f"gave up after {attempts} (last: {exc}): {_safe_uri(uri)}") from exc
 
     def _reader_for(self, uri: str) -> Callable[[], bytes]:
         """Check `uri` against the policy; return a function that makes one fetch attempt."""

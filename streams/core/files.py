@@ -1,4 +1,4 @@
-"""Replacing a small file atomically: readers see the old content or the new, never half."""
+"""Replacing a file atomically: readers see the old content or the new, never half."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ from pathlib import Path
 __all__ = ["replace_file"]
 
 
-def replace_file(path: Path, text: str, mode: int) -> None:
-    """Write `text` to `path` (UTF-8, permissions `mode`) through a synced temporary file."""
+def replace_file(
+    path: Path, content: str | bytes, mode: int = 0o600, *, sync_directory: bool = False
+) -> None:
+    """Write `content` (text as UTF-8) to `path` with permissions `mode`, through a synced
+    temporary file renamed over it. `sync_directory` also syncs the directory, so that the new
+    file survives a crash of the machine, not only of the process."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8") if isinstance(content, str) else content
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as temp_file:
-            temp_file.write(text)
+        with os.fdopen(fd, "wb") as temp_file:
+            temp_file.write(data)
             temp_file.flush()
             os.fsync(temp_file.fileno())
         os.chmod(temp_name, mode)
@@ -23,3 +28,9 @@ def replace_file(path: Path, text: str, mode: int) -> None:
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+    if sync_directory:
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)

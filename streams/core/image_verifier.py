@@ -11,14 +11,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from streams.core.clock import from_epoch_millis, iso_utc
 from streams.core.imaging import ImageFacts, hamming_distance, inspect_image
 from streams.core.memory_budget import MemoryBudget
 from streams.core.perceptual_index import Match
 from streams.core.proof_document import ProofDocument
-from streams.core.proof_signature import Outcome, verify_signed_proof
+from streams.core.proof_signature import SignatureCheck, verify_signed_proof
 from streams.core.signing import KeySet
 from streams.core.stores.base import ProofNotFound, ProofStore
 
@@ -27,11 +27,11 @@ __all__ = [
     "MAX_CANDIDATES",
     "PERCEPTUAL_THRESHOLD",
     "ExactLookup",
+    "Finding",
     "PerceptualSearch",
     "ProofSource",
     "StoredProofs",
     "Verdict",
-    "VerdictOutcome",
     "Verifier",
 ]
 
@@ -74,11 +74,9 @@ class PerceptualSearch(Protocol):
         ...
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class VerdictOutcome(enum.Enum):
-    """How a verification ended; `exit_code` is what a command-line verifier exits with."""
+class Finding(enum.Enum):
+    """What verifying an image found, the `outcome` of its `Verdict`; `exit_code` is what a
+    command-line verifier exits with."""
 
     VERIFIED_EXACT = "verified_exact"
     VERIFIED_PERCEPTUAL = "verified_perceptual"
@@ -93,7 +91,7 @@ class VerdictOutcome(enum.Enum):
 
     @property
     def verified(self) -> bool:
-        return self in (VerdictOutcome.VERIFIED_EXACT, VerdictOutcome.VERIFIED_PERCEPTUAL)
+        return self in (Finding.VERIFIED_EXACT, Finding.VERIFIED_PERCEPTUAL)
 
 
 # 0 only for the strongest claim, so a script that checks for success never takes a lookalike
@@ -101,18 +99,18 @@ class VerdictOutcome(enum.Enum):
 # check against, 3x a proof that cannot be trusted); 1 and 2 stay free for the command's own
 # failures (an unreadable image, a usage error).
 _EXIT_CODES = {
-    VerdictOutcome.VERIFIED_EXACT: 0,
-    VerdictOutcome.VERIFIED_PERCEPTUAL: 10,
-    VerdictOutcome.NOT_FOUND: 20,
-    VerdictOutcome.SIGNATURE_INVALID: 30,
-    VerdictOutcome.UNKNOWN_KEY: 31,
-    VerdictOutcome.MALFORMED_PROOF: 32,
+    Finding.VERIFIED_EXACT: 0,
+    Finding.VERIFIED_PERCEPTUAL: 10,
+    Finding.NOT_FOUND: 20,
+    Finding.SIGNATURE_INVALID: 30,
+    Finding.UNKNOWN_KEY: 31,
+    Finding.MALFORMED_PROOF: 32,
 }
 
 _FAILURES = {
-    Outcome.BAD_SIGNATURE: VerdictOutcome.SIGNATURE_INVALID,
-    Outcome.UNKNOWN_KEY: VerdictOutcome.UNKNOWN_KEY,
-    Outcome.MALFORMED: VerdictOutcome.MALFORMED_PROOF,
+    SignatureCheck.BAD_SIGNATURE: Finding.SIGNATURE_INVALID,
+    SignatureCheck.UNKNOWN_KEY: Finding.UNKNOWN_KEY,
+    SignatureCheck.MALFORMED: Finding.MALFORMED_PROOF,
 }
 
 
@@ -127,7 +125,7 @@ class Verdict:
     the proof could be read.
     """
 
-    outcome: VerdictOutcome
+    outcome: Finding
     message: str
     image: ImageFacts
     proof_id: str | None = None
@@ -253,7 +251,7 @@ class Verifier:
             return first_failure
         scope = f" of tenant {tenant!r}" if tenant is not None else ""
         return Verdict(
-            VerdictOutcome.NOT_FOUND,
+            Finding.NOT_FOUND,
             f"no proof found: no proof{scope} of these bytes, and none of an image within "
             f"pHash distance {max_distance} and dHash distance {max_dhash_distance}",
             query.image,
@@ -299,10 +297,10 @@ class Verifier:
         distance = hamming_distance(query.image.phash, document.image.phash)
         dhash_distance = hamming_distance(query.image.dhash, document.image.dhash)
         if document.image.sha256 == query.image.sha256:
-            outcome = VerdictOutcome.VERIFIED_EXACT
+            outcome = Finding.VERIFIED_EXACT
             claim = "verified: these exact bytes are"
         elif distance <= query.max_distance and dhash_distance <= query.max_dhash_distance:
-            outcome = VerdictOutcome.VERIFIED_PERCEPTUAL
+            outcome = Finding.VERIFIED_PERCEPTUAL
             claim = (
                 f"verified by similarity: not the same bytes, but at pHash distance {distance} "
                 f"and dHash distance {dhash_distance} from"
@@ -312,7 +310,8 @@ class Verifier:
         return Verdict(
             outcome,
             f"{claim} the image of proof {document.proof_id} (tenant {document.tenant!r}, "
-            f"issued {_iso(document.issued_at)}), signed by key {result.key_id}",
+            f"issued {iso_utc(from_epoch_millis(document.issued_at))}), "
+            f"signed by key {result.key_id}",
             query.image,
             proof_id=document.proof_id,
             document=document,
@@ -330,14 +329,9 @@ class _Query:
     max_dhash_distance: int
 
 
-def _failure_message(outcome: Outcome, proof_id: str, kid: str | None, reason: str) -> str:
-    if outcome is Outcome.BAD_SIGNATURE:
+def _failure_message(outcome: SignatureCheck, proof_id: str, kid: str | None, reason: str) -> str:
+    if outcome is SignatureCheck.BAD_SIGNATURE:
         return f"proof {proof_id} is not genuine: its signature does not match it (key {kid})"
-    if outcome is Outcome.UNKNOWN_KEY:
+    if outcome is SignatureCheck.UNKNOWN_KEY:
         return f"proof {proof_id} cannot be checked: its key {kid} is not in the key set"
     return f"proof {proof_id} cannot be read: {reason}"
-
-
-def _iso(moment_ms: int) -> str:
-    moment = _EPOCH + timedelta(milliseconds=moment_ms)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + "Z"

@@ -8,14 +8,36 @@ worker's thread pool; every method must be thread-safe and must not raise.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from streams.core.codecs.records import ImageReference, ProcessingFailed, ProofCreated
+if TYPE_CHECKING:
+    # Only annotations name the records: `streams.core.errors` imports `Stage` from here, and
+    # the codecs import the errors.
+    from streams.core.codecs.records import ImageReference, ProcessingFailed, ProofCreated
 
-__all__ = ["STAGES", "CompositeObserver", "PipelineObserver"]
+__all__ = ["CompositeObserver", "PipelineObserver", "Stage"]
 
-#: The stages of proving one event, in order; `publish` is timed by the agent.
-STAGES = ("decode", "validate", "fetch", "hash", "sign", "store", "publish")
+
+class Stage(enum.StrEnum):
+    """Where in the work on one event something happened or failed.
+
+    The values are wire text: metric labels, the `stage` of dead letters, Sentry tags.
+    """
+
+    # The stages of proving one event, in order; `publish` is timed by the agent.
+    DECODE = "decode"
+    VALIDATE = "validate"
+    FETCH = "fetch"
+    HASH = "hash"
+    SIGN = "sign"
+    STORE = "store"
+    PUBLISH = "publish"
+    #: A failure of no known stage.
+    PROCESS = "process"
+    #: Writing a proof event to the proof index (`connectors.proof_index`).
+    INDEX = "index"
 
 
 class PipelineObserver:
@@ -27,7 +49,7 @@ class PipelineObserver:
     def finished(self) -> None:
         """Processing of an input record ended: its output was published, or it crashed."""
 
-    def stage_finished(self, stage: str, seconds: float, error: BaseException | None) -> None:
+    def stage_finished(self, stage: Stage, seconds: float, error: BaseException | None) -> None:
         """One stage of one event took `seconds`; `error` is what it raised, if it did."""
 
     def retrying(self, error: BaseException, attempt: int, delay: float) -> None:
@@ -60,7 +82,7 @@ class CompositeObserver(PipelineObserver):
         for observer in self._observers:
             observer.finished()
 
-    def stage_finished(self, stage: str, seconds: float, error: BaseException | None) -> None:
+    def stage_finished(self, stage: Stage, seconds: float, error: BaseException | None) -> None:
         for observer in self._observers:
             observer.stage_finished(stage, seconds, error)
 

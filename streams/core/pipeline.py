@@ -8,20 +8,20 @@ unexpected is wrapped in `UnexpectedFailure` with the stage it happened in.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 import unicodedata
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from streams.core.clock import from_epoch_millis, iso_utc
 from streams.core.codecs.records import ImageReference, ProofCreated, ProofLocation
 from streams.core.errors import InputRejected, InvalidEvent, TransientError, UnexpectedFailure
 from streams.core.fetching import ImageFetcher
 from streams.core.imaging import inspect_image
 from streams.core.memory_budget import MemoryBudget
-from streams.core.observing import PipelineObserver
+from streams.core.observing import PipelineObserver, Stage
 from streams.core.proof_document import ProofDocument, SignedProof, sign_proof, storage_key
 from streams.core.signing import Signer
 from streams.core.stores.base import ProofStore, StoredProof, StoreMisconfigured
@@ -52,11 +52,6 @@ def _check_identifier(field: str, value: str) -> None:
         raise InvalidEvent(f"{field} contains control, format or unassigned characters")
     if value != value.strip():
         raise InvalidEvent(f"{field} has leading or trailing whitespace")
-
-
-def _iso(moment_ms: int) -> str:
-    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=moment_ms)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment_ms % 1000:03d}Z"
 
 
 def proof_event(document: ProofDocument, signed: SignedProof, stored: StoredProof) -> ProofCreated:
@@ -93,6 +88,7 @@ class ProofPipeline:
         limits: ImageLimits,
         key_prefix: str,
         retention_days: int,
+        hashing: Executor,
         observer: PipelineObserver | None = None,
         decode_budget: MemoryBudget | None = None,
     ) -> None:
@@ -103,18 +99,14 @@ class ProofPipeline:
         self._key_prefix = key_prefix
         self._retention = timedelta(days=retention_days)
         self._observer = observer or PipelineObserver()
-        # Decoding is CPU-bound and holds the whole decoded picture: more decodes at once than
-        # cores add memory and cache contention, not throughput. Fetches and stores (waiting on
-        # I/O) still overlap with the hashing of other events. Few, dedicated threads also keep
-        # the freed picture buffers in few malloc arenas instead of one per calling thread.
-        self._hashing = ThreadPoolExecutor(
-            max_workers=len(os.sched_getaffinity(0)), thread_name_prefix="hash"
-        )
+        # Decoding and hashing run on `hashing`, a pool of their own (sized by its owner), so
+        # fetches and stores waiting on I/O overlap with the hashing of other events.
+        self._hashing = hashing
         # However many threads hash, the pictures decoded at once stay within the budget.
         self._decode_budget = decode_budget
 
     @contextlib.contextmanager
-    def _stage(self, name: str) -> Iterator[None]:
+    def _stage(self, name: Stage) -> Iterator[None]:
         """Time stage `name`; classify what it raises (the one place that does)."""
         started = time.perf_counter()
         failure: BaseException | None = None
@@ -130,14 +122,14 @@ class ProofPipeline:
             self._observer.stage_finished(name, time.perf_counter() - started, failure)
 
     def prove(self, event: ImageReference) -> ProofCreated:
-        with self._stage("validate"):
+        with self._stage(Stage.VALIDATE):
             _check_identifier("tenant", event.tenant)
             _check_identifier("event_id", event.event_id)
             if not 0 <= event.submitted_at < MAX_SUBMITTED_AT_MS:
                 raise InvalidEvent("submitted_at is before 1970 or after the year 9000")
-        with self._stage("fetch"):
+        with self._stage(Stage.FETCH):
             data = self._image_bytes(event)
-        with self._stage("hash"):
+        with self._stage(Stage.HASH):
             facts = self._hashing.submit(
                 inspect_image,
                 data,
@@ -145,7 +137,7 @@ class ProofPipeline:
                 max_pixels=self._limits.max_pixels,
                 reserve=self._decode_budget.reserve if self._decode_budget else None,
             ).result()
-        with self._stage("sign"):
+        with self._stage(Stage.SIGN):
             document = ProofDocument.for_event(
                 event_id=event.event_id,
                 tenant=event.tenant,
@@ -154,9 +146,10 @@ class ProofPipeline:
                 image=facts,
             )
             signed = sign_proof(document, self._signer)
-        with self._stage("store"):
+        with self._stage(Stage.STORE):
             key = storage_key(self._key_prefix, document.proof_id, document.issued_at)
-            expires_ms = document.issued_at + self._retention // timedelta(milliseconds=1)
+            issued = from_epoch_millis(document.issued_at)
+            expires = issued + self._retention
             stored = self._store.put(
                 key,
                 signed.body,
@@ -164,8 +157,8 @@ class ProofPipeline:
                     "proof-id": document.proof_id,
                     "image-sha256": facts.sha256,
                     "phash": facts.phash,
-                    "created-at": _iso(document.issued_at),
-                    "expires-at": _iso(expires_ms),
+                    "created-at": iso_utc(issued, precision="milliseconds"),
+                    "expires-at": iso_utc(expires, precision="milliseconds"),
                 },
             )
         return proof_event(document, signed, stored)

@@ -10,45 +10,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from functools import partial
 
+from streams.core.clock import now_millis
 from streams.core.codecs.base import Codec
 from streams.core.codecs.records import ImageReference, ProcessingFailed, ProofCreated
 from streams.core.dead_letters import SourceMessage, dead_letter
 from streams.core.errors import DecodeFailed, InputRejected, TransientError
-from streams.core.observing import PipelineObserver
+from streams.core.observing import PipelineObserver, Stage
 from streams.core.pipeline import ProofPipeline
+from streams.core.retry import RetryPolicy, retry_async
 from streams.core.stores.base import StoreMisconfigured
 
-__all__ = ["EventProcessor", "Outcome", "RetryPolicy"]
+__all__ = ["DeadLettered", "EventProcessor", "ProcessingResult", "Proved"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    base_seconds: float = 0.2
-    max_seconds: float = 30.0
+class Proved:
+    """The record was proven: `proof` is published to the proof topic under `key`."""
 
-    def delay(self, attempt: int) -> float:
-        """Exponential backoff with equal jitter before retry number `attempt` (1-based)."""
-        # Retries go on forever, and a float power overflows past 2.0 ** 1023.
-        doublings = min(attempt - 1, 1023)
-        ceiling = min(self.max_seconds, self.base_seconds * 2.0**doublings)
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not crypto
+    key: bytes | None
+    proof: ProofCreated
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What to publish for one consumed record: exactly one of `proof` or `failure`."""
+class DeadLettered:
+    """The record was rejected: `failure` is published to the dead-letter topic under `key`."""
 
     key: bytes | None
-    proof: ProofCreated | None = None
-    failure: ProcessingFailed | None = None
+    failure: ProcessingFailed
+
+
+ProcessingResult = Proved | DeadLettered
+"""What to publish for one consumed record."""
 
 
 class EventProcessor:
@@ -63,7 +63,7 @@ class EventProcessor:
         retry: RetryPolicy,
         observer: PipelineObserver | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        clock_ms: Callable[[], int] = now_millis,
     ) -> None:
         self._pipeline = pipeline
         self._input_codec = input_codec
@@ -73,50 +73,60 @@ class EventProcessor:
         self._sleep = sleep
         self._clock_ms = clock_ms
 
-    async def process(self, source: SourceMessage) -> Outcome:
+    async def process(self, source: SourceMessage) -> ProcessingResult:
         event: ImageReference | None = None
         attempts = 0
-        while True:
+
+        async def attempt() -> ProofCreated:
+            nonlocal event, attempts
             attempts += 1
-            try:
-                if event is None:
-                    event = self._decode(source)
-                proof = await asyncio.get_running_loop().run_in_executor(
-                    self._executor, self._pipeline.prove, event
-                )
-            except InputRejected as error:
-                failure = dead_letter(
-                    source, error, attempts=attempts, failed_at_ms=self._clock_ms(), event=event
-                )
-                # The dead letter's reason, not the error's text: the log is not scrubbed, and
-                # the text of an unexpected error is reported (scrubbed) to Sentry instead.
-                log.warning(
-                    "dead-lettering %s[%d]@%d: %s: %s",
-                    source.topic,
-                    source.partition,
-                    source.offset,
-                    failure.error_class,
-                    failure.message,
-                )
-                self._observer.dead_lettered(failure, error, event)
-                return Outcome(key=source.key, failure=failure)
-            except (TransientError, StoreMisconfigured) as error:
-                delay = self._retry.delay(attempts)
-                log.warning(
-                    "retrying %s[%d]@%d in %.1f s after attempt %d: %s: %s",
-                    source.topic,
-                    source.partition,
-                    source.offset,
-                    delay,
-                    attempts,
-                    type(error).__name__,
-                    error,
-                )
-                self._observer.retrying(error, attempts, delay)
-                await self._sleep(delay)
-                continue
-            self._observer.proved(proof)
-            return Outcome(key=source.key, proof=proof)
+            if event is None:
+                event = self._decode(source)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._pipeline.prove, event
+            )
+
+        try:
+            proof = await retry_async(
+                attempt,
+                self._retry,
+                retry_on=(TransientError, StoreMisconfigured),
+                on_retry=partial(self._retrying, source),
+                sleep=self._sleep,
+            )
+        except InputRejected as error:
+            failure = dead_letter(
+                source, error, attempts=attempts, failed_at_ms=self._clock_ms(), event=event
+            )
+            # The dead letter's reason, not the error's text: the log is not scrubbed, and
+            # the text of an unexpected error is reported (scrubbed) to Sentry instead.
+            log.warning(
+                "dead-lettering %s[%d]@%d: %s: %s",
+                source.topic,
+                source.partition,
+                source.offset,
+                failure.error_class,
+                failure.message,
+            )
+            self._observer.dead_lettered(failure, error, event)
+            return DeadLettered(source.key, failure)
+        self._observer.proved(proof)
+        return Proved(source.key, proof)
+
+    def _retrying(
+        self, source: SourceMessage, error: BaseException, attempts: int, delay: float
+    ) -> None:
+        log.warning(
+            "retrying %s[%d]@%d in %.1f s after attempt %d: %s: %s",
+            source.topic,
+            source.partition,
+            source.offset,
+            delay,
+            attempts,
+            type(error).__name__,
+            error,
+        )
+        self._observer.retrying(error, attempts, delay)
 
     def _decode(self, source: SourceMessage) -> ImageReference:
         started = time.perf_counter()
@@ -129,4 +139,4 @@ class EventProcessor:
             failure = error
             raise
         finally:
-            self._observer.stage_finished("decode", time.perf_counter() - started, failure)
+            self._observer.stage_finished(Stage.DECODE, time.perf_counter() - started, failure)

@@ -12,9 +12,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from streams.core.clock import from_epoch_millis
 from streams.core.imaging import ImageFacts
 from streams.core.signing import b64url_encode
 
@@ -35,7 +35,6 @@ SIGNATURE_ALGORITHM = "Ed25519"
 
 # Integers beyond 2**53 - 1 lose precision in JavaScript and other double-based verifiers.
 _MAX_SAFE_INTEGER = 2**53 - 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _PROOF_ID = re.compile(r"[0-9a-f]{32}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -214,7 +213,7 @@ def storage_key(prefix: str, proof_id: str, issued_at_ms: int) -> str:
         raise ValueError(f"not a proof id: {proof_id!r}")
     if issued_at_ms < 0:
         raise ValueError(f"issued_at_ms must be non-negative, not {issued_at_ms}")
-    issued = _EPOCH + timedelta(milliseconds=issued_at_ms)
+    issued = from_epoch_millis(issued_at_ms)
     return f"{prefix}{issued:%Y/%m/%d}/{proof_id}.json"
 
 

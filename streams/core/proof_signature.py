@@ -15,15 +15,15 @@ from typing import Any, NoReturn
 from streams.core.proof_document import SIGNATURE_ALGORITHM, ProofDocument, canonical_json
 from streams.core.signing import KeySet, UnknownKey, b64url_decode
 
-__all__ = ["Outcome", "VerificationResult", "verify_signed_proof"]
+__all__ = ["SignatureCheck", "VerificationResult", "verify_signed_proof"]
 
 _ENVELOPE_KEYS = frozenset({"proof", "signature"})
 _SIGNATURE_KEYS = frozenset({"algorithm", "key_id", "value"})
 _ED25519_SIGNATURE_LENGTH = 64
 
 
-class Outcome(enum.Enum):
-    """How a verification ended."""
+class SignatureCheck(enum.Enum):
+    """What checking a signed envelope found: a genuine proof, or what is wrong with it."""
 
     VALID = "valid"
     BAD_SIGNATURE = "bad_signature"
@@ -33,16 +33,16 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class VerificationResult:
-    """The outcome and why; `document` is set only when the outcome is `Outcome.VALID`."""
+    """The outcome and why; `document` is set only when the outcome is `SignatureCheck.VALID`."""
 
-    outcome: Outcome
+    outcome: SignatureCheck
     reason: str
     document: ProofDocument | None = None
     key_id: str | None = None
 
     @property
     def is_valid(self) -> bool:
-        return self.outcome is Outcome.VALID
+        return self.outcome is SignatureCheck.VALID
 
 
 def verify_signed_proof(envelope_bytes: bytes, keyset: KeySet) -> VerificationResult:
@@ -55,22 +55,22 @@ def verify_signed_proof(envelope_bytes: bytes, keyset: KeySet) -> VerificationRe
         proof, kid, signature = _parse_envelope(envelope_bytes)
         signed_bytes = canonical_json(proof)
     except ValueError as exc:
-        return VerificationResult(Outcome.MALFORMED, str(exc))
+        return VerificationResult(SignatureCheck.MALFORMED, str(exc))
 
     try:
         genuine = keyset.verify(kid, signed_bytes, signature)
     except UnknownKey as exc:
-        return VerificationResult(Outcome.UNKNOWN_KEY, str(exc), key_id=kid)
+        return VerificationResult(SignatureCheck.UNKNOWN_KEY, str(exc), key_id=kid)
     if not genuine:
         reason = f"signature does not match the proof for key {kid!r}"
-        return VerificationResult(Outcome.BAD_SIGNATURE, reason, key_id=kid)
+        return VerificationResult(SignatureCheck.BAD_SIGNATURE, reason, key_id=kid)
 
     try:
         document = ProofDocument.from_dict(proof)
     except ValueError as exc:
         reason = f"signed by key {kid!r}, but not a proof document: {exc}"
-        return VerificationResult(Outcome.MALFORMED, reason, key_id=kid)
-    return VerificationResult(Outcome.VALID, f"signed by key {kid!r}", document, kid)
+        return VerificationResult(SignatureCheck.MALFORMED, reason, key_id=kid)
+    return VerificationResult(SignatureCheck.VALID, f"signed by key {kid!r}", document, kid)
 
 
 def _parse_envelope(envelope_bytes: bytes) -> tuple[dict[str, Any], str, bytes]:

@@ -24,9 +24,9 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from streams.core.clock import from_epoch_millis
 from streams.core.codecs.records import ProofCreated
 
 __all__ = ["CountedProof", "ProofTally", "day_of", "table_key"]
@@ -40,9 +40,7 @@ def table_key(*parts: str) -> str:
 
 
 def day_of(issued_at_ms: int) -> str:
-    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=issued_at_ms)).strftime(
-        "%Y-%m-%d"
-    )
+    return f"{from_epoch_millis(issued_at_ms):%Y-%m-%d}"
 
 
 @dataclass(frozen=True)

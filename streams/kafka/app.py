@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 import faust
 
-from streams.core.assembly import build_pipeline
+from streams.core.assembly import build_pipeline, build_worker_pools
 from streams.core.observing import CompositeObserver, PipelineObserver
-from streams.core.processor import EventProcessor, RetryPolicy
+from streams.core.processor import EventProcessor
+from streams.core.retry import RetryPolicy
 from streams.core.tally import ProofTally
 from streams.kafka.agents import Codecs, register_agents
 from streams.kafka.clients import faust_broker_credentials, faust_broker_url
@@ -33,45 +33,48 @@ __all__ = ["create_app", "internal_topics"]
 def create_app(settings: Settings) -> faust.App:
     """A Faust app for `settings` with the pipeline's agents, tables, metrics and endpoints."""
     app = faust.App(
-        settings.app_id,
+        settings.kafka.app_id,
         broker=faust_broker_url(settings),
         broker_credentials=faust_broker_credentials(settings),
         store="memory://",
         autodiscover=False,
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=settings.topic_replication_factor,
+        topic_partitions=settings.kafka.topic_partitions,
+        topic_replication_factor=settings.kafka.topic_replication_factor,
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
-        broker_session_timeout=settings.consumer_session_timeout_seconds,
+        broker_session_timeout=settings.worker.consumer_session_timeout_seconds,
         # No standby copies: a takeover recovers the partition's entries from the changelog.
         # (The tally counts only the active partitions either way.)
         table_standby_replicas=0,
         web_enabled=True,
         # Faust binds `web_bind` (default 0.0.0.0); `web_host` only names the host in URLs.
-        web_bind=settings.worker_web_host,
-        web_host=settings.worker_web_host,
-        web_port=settings.worker_web_port,
+        web_bind=settings.worker.web_host,
+        web_host=settings.worker.web_host,
+        web_port=settings.worker.web_port,
     )
     app.transport = Transport(app.conf.broker_consumer, app)
     registry = new_registry()
     metrics = WorkerMetrics(registry)
     observers: list[PipelineObserver] = [PipelineMetrics(metrics, "prove")]
     if init_error_reporting(
-        settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
-        environment=settings.sentry_environment,
+        settings.monitoring.sentry_dsn.get_secret_value()
+        if settings.monitoring.sentry_dsn
+        else None,
+        environment=settings.monitoring.sentry_environment,
         release=RELEASE,
         secrets=settings_secrets(settings),
     ):
         observers.append(SentryObserver("prove"))
     observer = CompositeObserver(observers)
     codecs = Codecs.for_settings(settings)
-    retry = RetryPolicy(max_seconds=settings.transient_retry_max_seconds)
+    retry = RetryPolicy(max_seconds=settings.worker.transient_retry_max_seconds)
+    pools = build_worker_pools(settings)
+    # Shut down when the app stops: its exit stack closes after its agents have stopped.
+    app.add_context(pools)
     processor = EventProcessor(
-        pipeline=build_pipeline(settings, observer, metrics.instrument_s3),
+        pipeline=build_pipeline(settings, pools.hashing, observer, metrics.instrument_s3),
         input_codec=codecs.submitted,
-        executor=ThreadPoolExecutor(
-            max_workers=settings.prove_concurrency, thread_name_prefix="prove"
-        ),
+        executor=pools.prove,
         retry=retry,
         observer=observer,
     )
@@ -82,7 +85,7 @@ def create_app(settings: Settings) -> faust.App:
         TableMetrics(
             by_tenant=lambda: tally.by_tenant().items(),
             by_format=lambda: _by_format(tally),
-            tenants=settings.metrics_tenants,
+            tenants=settings.monitoring.metrics_tenants,
         )
     )
     register_endpoints(app, registry)
@@ -102,8 +105,8 @@ def internal_topics(app: faust.App, settings: Settings) -> list[TopicSpec]:
     def spec(name: str, cleanup_policy: str) -> TopicSpec:
         return TopicSpec(
             name=name,
-            partitions=settings.topic_partitions,
-            replication_factor=settings.topic_replication_factor,
+            partitions=settings.kafka.topic_partitions,
+            replication_factor=settings.kafka.topic_replication_factor,
             config={"cleanup.policy": cleanup_policy},
         )
 
@@ -123,16 +126,16 @@ def _by_format(tally: ProofTally) -> Iterable[tuple[str, int]]:
 
 def _measure_lag_periodically(app: faust.App, settings: Settings, metrics: WorkerMetrics) -> None:
     sources = {
-        settings.topic(SUBMITTED),
-        settings.topic(PROOFS_CREATED),
+        settings.kafka.topic(SUBMITTED),
+        settings.kafka.topic(PROOFS_CREATED),
         tenant_repartition_topic(settings),
     }
-    probe = LagProbe(settings, settings.app_id)
+    probe = LagProbe(settings, settings.kafka.app_id)
 
     async def measure_lag() -> None:
         metrics.ready.set(1 if is_ready(app) else 0)
         held = [(tp.topic, tp.partition) for tp in app.consumer.assignment() if tp.topic in sources]
         lags = await asyncio.get_running_loop().run_in_executor(None, probe.measure, held)
-        metrics.set_lag(settings.app_id, lags)
+        metrics.set_lag(settings.kafka.app_id, lags)
 
-    app.timer(interval=settings.lag_interval_seconds)(measure_lag)
+    app.timer(interval=settings.monitoring.lag_interval_seconds)(measure_lag)

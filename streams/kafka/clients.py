@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import ssl
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 
@@ -14,6 +14,7 @@ from streams.core.errors import SetupError
 from streams.settings import Settings
 
 if TYPE_CHECKING:
+    from confluent_kafka import Producer
     from faust.types.auth import CredentialsT
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "faust_broker_credentials",
     "faust_broker_url",
     "java_client_properties",
+    "produce_with_backpressure",
     "ssl_context",
     "write_java_client_properties",
 ]
@@ -39,48 +41,60 @@ ClientConfig = dict[str, str | int | float | bool]
 def confluent_config(settings: Settings, extra: ClientConfig | None = None) -> ClientConfig:
     """librdkafka configuration for a producer, consumer or admin client, plus `extra`."""
     return {
-        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        "bootstrap.servers": settings.kafka.bootstrap_servers,
         **_confluent_security(settings),
         **(extra or {}),
     }
 
 
+def produce_with_backpressure(producer: Producer, topic: str, **message: Any) -> None:
+    """Queue `message` (the keyword arguments of `Producer.produce`) on `topic`; while the
+    client's local queue is full, serve delivery reports, which drain it, until there is room."""
+    while True:
+        try:
+            producer.produce(topic, **message)
+            break
+        except BufferError:
+            producer.poll(0.5)
+    producer.poll(0)
+
+
 def _confluent_security(settings: Settings) -> ClientConfig:
-    protocol = settings.kafka_security_protocol
+    protocol = settings.kafka.security_protocol
     if protocol == "PLAINTEXT":
         return {}
     config: ClientConfig = {"security.protocol": protocol.lower()}
     if protocol.startswith("SASL_"):
-        assert settings.kafka_sasl_username is not None  # guaranteed by Settings' validation
-        assert settings.kafka_sasl_password is not None
-        config["sasl.mechanism"] = settings.kafka_sasl_mechanism
-        config["sasl.username"] = settings.kafka_sasl_username
-        config["sasl.password"] = settings.kafka_sasl_password.get_secret_value()
+        assert settings.kafka.sasl_username is not None  # guaranteed by Settings' validation
+        assert settings.kafka.sasl_password is not None
+        config["sasl.mechanism"] = settings.kafka.sasl_mechanism
+        config["sasl.username"] = settings.kafka.sasl_username
+        config["sasl.password"] = settings.kafka.sasl_password.get_secret_value()
     if protocol.endswith("SSL"):
         # librdkafka's bundled OpenSSL does not know where this system keeps its CA
         # certificates; "probe" makes it look in the usual places, like Python's ssl does.
-        ca_file = settings.kafka_ssl_ca_file
+        ca_file = settings.kafka.ssl_ca_file
         config["ssl.ca.location"] = str(ca_file) if ca_file is not None else "probe"
-        if settings.kafka_ssl_cert_file is not None and settings.kafka_ssl_key_file is not None:
-            config["ssl.certificate.location"] = str(settings.kafka_ssl_cert_file)
-            config["ssl.key.location"] = str(settings.kafka_ssl_key_file)
-        if settings.kafka_ssl_key_password is not None:
-            config["ssl.key.password"] = settings.kafka_ssl_key_password.get_secret_value()
+        if settings.kafka.ssl_cert_file is not None and settings.kafka.ssl_key_file is not None:
+            config["ssl.certificate.location"] = str(settings.kafka.ssl_cert_file)
+            config["ssl.key.location"] = str(settings.kafka.ssl_key_file)
+        if settings.kafka.ssl_key_password is not None:
+            config["ssl.key.password"] = settings.kafka.ssl_key_password.get_secret_value()
     return config
 
 
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     """The TLS context of the `SSL`/`SASL_SSL` protocols (None for the others): the brokers'
     certificates checked against the CA file, the client certificate presented if set."""
-    if not settings.kafka_security_protocol.endswith("SSL"):
+    if not settings.kafka.security_protocol.endswith("SSL"):
         return None
-    ca_file = settings.kafka_ssl_ca_file
+    ca_file = settings.kafka.ssl_ca_file
     context = ssl.create_default_context(cafile=str(ca_file) if ca_file is not None else None)
-    if settings.kafka_ssl_cert_file is not None and settings.kafka_ssl_key_file is not None:
-        password = settings.kafka_ssl_key_password
+    if settings.kafka.ssl_cert_file is not None and settings.kafka.ssl_key_file is not None:
+        password = settings.kafka.ssl_key_password
         context.load_cert_chain(
-            settings.kafka_ssl_cert_file,
-            settings.kafka_ssl_key_file,
+            settings.kafka.ssl_cert_file,
+            settings.kafka.ssl_key_file,
             password=password.get_secret_value() if password is not None else None,
         )
     return context
@@ -91,15 +105,15 @@ def faust_broker_credentials(settings: Settings) -> CredentialsT | None:
     # Imported here: the connectors use this module without loading Faust.
     from faust.auth import SASLCredentials, SSLCredentials
 
-    protocol = settings.kafka_security_protocol
+    protocol = settings.kafka.security_protocol
     context = ssl_context(settings)
     if protocol.startswith("SASL_"):
-        assert settings.kafka_sasl_password is not None  # guaranteed by Settings' validation
+        assert settings.kafka.sasl_password is not None  # guaranteed by Settings' validation
         return SASLCredentials(
-            username=settings.kafka_sasl_username,
-            password=settings.kafka_sasl_password.get_secret_value(),
+            username=settings.kafka.sasl_username,
+            password=settings.kafka.sasl_password.get_secret_value(),
             ssl_context=context,
-            mechanism=settings.kafka_sasl_mechanism,
+            mechanism=settings.kafka.sasl_mechanism,
         )
     if context is not None:
         return SSLCredentials(context)
@@ -108,31 +122,31 @@ def faust_broker_credentials(settings: Settings) -> CredentialsT | None:
 
 def faust_broker_url(settings: Settings) -> str:
     """Faust's broker URL list (`kafka://h1:9092;kafka://h2:9092`)."""
-    hosts = [host.strip() for host in settings.kafka_bootstrap_servers.split(",") if host.strip()]
+    hosts = [host.strip() for host in settings.kafka.bootstrap_servers.split(",") if host.strip()]
     return ";".join(f"kafka://{host}" for host in hosts)
 
 
 def java_client_properties(settings: Settings) -> dict[str, str]:
     """The security settings as Java client properties, for Kafka's own tools
     (`--command-config`, `--producer.config`, `--consumer.config`)."""
-    protocol = settings.kafka_security_protocol
+    protocol = settings.kafka.security_protocol
     properties: dict[str, str] = {"security.protocol": protocol}
     if protocol.startswith("SASL_"):
-        assert settings.kafka_sasl_password is not None  # guaranteed by Settings' validation
-        username = _jaas_quoted(settings.kafka_sasl_username or "")
-        password = _jaas_quoted(settings.kafka_sasl_password.get_secret_value())
-        properties["sasl.mechanism"] = settings.kafka_sasl_mechanism
+        assert settings.kafka.sasl_password is not None  # guaranteed by Settings' validation
+        username = _jaas_quoted(settings.kafka.sasl_username or "")
+        password = _jaas_quoted(settings.kafka.sasl_password.get_secret_value())
+        properties["sasl.mechanism"] = settings.kafka.sasl_mechanism
         properties["sasl.jaas.config"] = (
-            f"{_LOGIN_MODULES[settings.kafka_sasl_mechanism]} required "
+            f"{_LOGIN_MODULES[settings.kafka.sasl_mechanism]} required "
             f"username={username} password={password};"
         )
     if protocol.endswith("SSL"):
-        if settings.kafka_ssl_ca_file is not None:
+        if settings.kafka.ssl_ca_file is not None:
             properties["ssl.truststore.type"] = "PEM"
-            properties["ssl.truststore.location"] = str(settings.kafka_ssl_ca_file.resolve())
-        if settings.kafka_ssl_cert_file is not None and settings.kafka_ssl_key_file is not None:
+            properties["ssl.truststore.location"] = str(settings.kafka.ssl_ca_file.resolve())
+        if settings.kafka.ssl_cert_file is not None and settings.kafka.ssl_key_file is not None:
             properties["ssl.keystore.type"] = "PEM"
-            properties["ssl.keystore.certificate.chain"] = settings.kafka_ssl_cert_file.read_text()
+            properties["ssl.keystore.certificate.chain"] = settings.kafka.ssl_cert_file.read_text()
             properties["ssl.keystore.key"] = _java_readable_key(settings)
     return properties
 
@@ -140,9 +154,9 @@ def java_client_properties(settings: Settings) -> dict[str, str]:
 def _java_readable_key(settings: Settings) -> str:
     # Java reads only PKCS#8 keys, and no PBES2-encrypted ones (what OpenSSL and `cryptography`
     # write today); the file holding this key would hold its password anyway.
-    path = settings.kafka_ssl_key_file
+    path = settings.kafka.ssl_key_file
     assert path is not None
-    password = settings.kafka_ssl_key_password
+    password = settings.kafka.ssl_key_password
     try:
         key = serialization.load_pem_private_key(
             path.read_bytes(),

@@ -11,10 +11,8 @@ this suits tables whose keys are each written once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +21,7 @@ from aiokafka.errors import KafkaError
 from faust.exceptions import ProducerSendError
 from faust.types import TP, FutureMessage
 
-from streams.core.processor import RetryPolicy
+from streams.core.retry import OnRetry, RetryPolicy, retry_async
 
 __all__ = ["ConfirmedTable"]
 
@@ -63,39 +61,43 @@ class ConfirmedTable(faust.Table):  # type: ignore[type-arg]
         )
         return sent
 
-    async def confirm(
-        self, retry: RetryPolicy, on_retry: Callable[[BaseException, int, float], None]
-    ) -> None:
+    async def confirm(self, retry: RetryPolicy, on_retry: OnRetry) -> None:
         """Return once every changelog write made so far is acknowledged by the broker; a write
         the producer gave up on is sent again, with backoff, until it is."""
-        attempt = 0
-        while self._unconfirmed:
-            write = self._unconfirmed[0]
-            try:
-                await write.sent
-            except (KafkaError, ProducerSendError) as error:
-                attempt += 1
-                delay = retry.delay(attempt)
-                on_retry(error, attempt, delay)
-                log.warning(
-                    "writing to %s failed (attempt %d), retrying in %.1f s: %r",
-                    self.changelog_topic_name,
-                    attempt,
-                    delay,
-                    error,
-                )
-                await asyncio.sleep(delay)
+        # Set when a write failed, so that the next attempt, after the backoff, sends it again.
+        failed_first = False
+
+        async def confirm_all() -> None:
+            nonlocal failed_first
+            while self._unconfirmed:
+                if failed_first:
+                    self._send_first_again()
+                    failed_first = False
+                await self._unconfirmed[0].sent
                 self._unconfirmed.popleft()
-                self.send_changelog(
-                    write.partition,
-                    write.key,
-                    write.value,
-                    write.key_serializer,
-                    write.value_serializer,
-                )
-                self._unconfirmed.appendleft(self._unconfirmed.pop())  # still first to confirm
-            else:
-                self._unconfirmed.popleft()
+
+        def retrying(error: BaseException, attempt: int, delay: float) -> None:
+            nonlocal failed_first
+            failed_first = True
+            on_retry(error, attempt, delay)
+            log.warning(
+                "writing to %s failed (attempt %d), retrying in %.1f s: %r",
+                self.changelog_topic_name,
+                attempt,
+                delay,
+                error,
+            )
+
+        await retry_async(
+            confirm_all, retry, retry_on=(KafkaError, ProducerSendError), on_retry=retrying
+        )
+
+    def _send_first_again(self) -> None:
+        write = self._unconfirmed.popleft()
+        self.send_changelog(
+            write.partition, write.key, write.value, write.key_serializer, write.value_serializer
+        )
+        self._unconfirmed.appendleft(self._unconfirmed.pop())  # still first to confirm
 
     async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
         self.active_partitions = frozenset(tp.partition for tp in active_tps)

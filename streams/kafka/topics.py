@@ -55,31 +55,36 @@ class TopicReport:
 
 def tenant_repartition_topic(settings: Settings) -> str:
     """The internal topic the `count` agent re-keys proof events into, by tenant."""
-    return f"{settings.app_id}-{settings.topic(PROOFS_CREATED)}-by-tenant-repartition"
+    return f"{settings.kafka.app_id}-{settings.kafka.topic(PROOFS_CREATED)}-by-tenant-repartition"
 
 
 def pipeline_topics(settings: Settings) -> list[TopicSpec]:
     """Every topic of the pipeline, with explicit partitions, replication and configs."""
-    common = {"min.insync.replicas": str(min(2, settings.topic_replication_factor))}
+    common = {"min.insync.replicas": str(min(2, settings.kafka.topic_replication_factor))}
 
     def spec(name: str, config: Mapping[str, str]) -> TopicSpec:
         return TopicSpec(
-            name=settings.topic(name),
-            partitions=settings.topic_partitions,
-            replication_factor=settings.topic_replication_factor,
+            name=settings.kafka.topic(name),
+            partitions=settings.kafka.topic_partitions,
+            replication_factor=settings.kafka.topic_replication_factor,
             config={**common, **config},
         )
 
     return [
         spec(
             SUBMITTED,
-            {"cleanup.policy": "delete", "retention.ms": str(settings.submitted_retention_ms)},
+            {
+                "cleanup.policy": "delete",
+                "retention.ms": str(settings.kafka.submitted_retention_ms),
+            },
         ),
         spec(
             PROOFS_CREATED,
-            {"cleanup.policy": "delete", "retention.ms": str(settings.proofs_retention_ms)},
+            {"cleanup.policy": "delete", "retention.ms": str(settings.kafka.proofs_retention_ms)},
         ),
-        spec(DLQ, {"cleanup.policy": "delete", "retention.ms": str(settings.dlq_retention_ms)}),
+        spec(
+            DLQ, {"cleanup.policy": "delete", "retention.ms": str(settings.kafka.dlq_retention_ms)}
+        ),
     ]
 
 

@@ -131,7 +131,12 @@ def init_error_reporting(
 
 def settings_secrets(settings: Settings) -> list[str]:
     """Every secret value in `settings` (S3 keys, signing key PEM, the Sentry DSN, ...)."""
-    return [value.get_secret_value() for _, value in settings if isinstance(value, SecretStr)]
+    return [
+        value.get_secret_value()
+        for _, group in settings
+        for _, value in group
+        if isinstance(value, SecretStr)
+    ]
 
 
 def scrub_event(event: Event, secrets: Iterable[str]) -> Event:

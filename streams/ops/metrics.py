@@ -26,7 +26,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from streams.core.codecs.records import ImageReference, ProcessingFailed, ProofCreated
-from streams.core.observing import PipelineObserver
+from streams.core.observing import PipelineObserver, Stage
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -200,7 +200,7 @@ class PipelineMetrics(PipelineObserver):
     def finished(self) -> None:
         self._m.in_flight.labels(self._agent).dec()
 
-    def stage_finished(self, stage: str, seconds: float, error: BaseException | None) -> None:
+    def stage_finished(self, stage: Stage, seconds: float, error: BaseException | None) -> None:
         self._m.stage_seconds.labels(self._agent, stage).observe(seconds)
         if error is not None:
             self._m.failures.labels(self._agent, stage, type(error).__name__).inc()

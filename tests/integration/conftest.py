@@ -28,8 +28,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 @pytest.fixture
 def settings(local_stack: LocalStack) -> Settings:
     """Client settings for the shared stack, with a topic prefix of the test's own."""
-    return local_stack.client_settings().model_copy(
-        update={"topic_prefix": f"t{uuid.uuid4().hex[:10]}.", "topic_partitions": 3}
+    return local_stack.client_settings().updated(
+        kafka={"topic_prefix": f"t{uuid.uuid4().hex[:10]}.", "topic_partitions": 3}
     )
 
 

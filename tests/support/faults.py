@@ -47,7 +47,7 @@ def proofs_until_every_event_is_proved(
     settings: Settings, event_ids: set[str], timeout: float
 ) -> list[PublishedProof]:
     """Every proof event on the topic, read until each of `event_ids` has one (or `timeout`)."""
-    codec = codec_for(ProofCreated.SCHEMA, topic=settings.topic(PROOFS_CREATED))
+    codec = codec_for(ProofCreated.SCHEMA, topic=settings.kafka.topic(PROOFS_CREATED))
     decoded: list[PublishedProof] = []
 
     def proved_all(records: list[Record]) -> bool:
@@ -57,7 +57,7 @@ def proofs_until_every_event_is_proved(
         return {published.proof.event_id for published in decoded} >= event_ids
 
     records = read_topic(
-        settings, settings.topic(PROOFS_CREATED), until=proved_all, timeout=timeout
+        settings, settings.kafka.topic(PROOFS_CREATED), until=proved_all, timeout=timeout
     )
     proved_all(records)
     return decoded
@@ -143,7 +143,7 @@ def measure_run(
     first = {item.proof.proof_id: item.proof for item in reversed(published)}
     last_ms = max((item.published_ms for item in published), default=0)
     early = {item.proof.event_id for item in published if item.published_ms / 1000 < fault_started}
-    wait_until_consumed(settings, settings.app_id, tenant_repartition_topic(settings))
+    wait_until_consumed(settings, settings.kafka.app_id, tenant_repartition_topic(settings))
     return FaultRun(
         scenario=scenario,
         events_in=len(event_ids),
@@ -173,13 +173,13 @@ def where_lost_events_are(settings: Settings, lost: set[str]) -> str:
     """Where the input records of `lost` events sit next to the group's committed offsets: a
     record below its partition's committed offset was skipped, one at or above it is still
     to be processed."""
-    topic = settings.topic(SUBMITTED)
+    topic = settings.kafka.topic(SUBMITTED)
     positions = {
         record.key.decode(): (record.partition, record.offset)
         for record in scan_topic(settings, topic)
         if record.key is not None and record.key.decode() in lost
     }
-    consumer = Consumer(confluent_config(settings, {"group.id": settings.app_id}))
+    consumer = Consumer(confluent_config(settings, {"group.id": settings.kafka.app_id}))
     try:
         partitions = sorted({partition for partition, _ in positions.values()})
         committed = {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -38,6 +40,22 @@ EVENT = ImageReference(
     content_type="image/png",
     submitted_at=SUBMITTED_AT_MS,
 )
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class InlineExecutor(Executor):
+    """Runs each call as it is submitted, on the caller's thread: a pool with no threads."""
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:
+            future.set_exception(error)
+        return future
 
 
 class MemoryStore(ProofStore):
@@ -88,6 +106,7 @@ def make_pipeline(
         limits=limits,
         key_prefix=KEY_PREFIX,
         retention_days=RETENTION_DAYS,
+        hashing=InlineExecutor(),
         decode_budget=decode_budget,
     )
 

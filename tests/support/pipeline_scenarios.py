@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +57,7 @@ class Scenario:
         return ImageReference(**values)  # type: ignore[arg-type]
 
     def encode(self, reference: ImageReference) -> bytes:
-        codec = codec_for(ImageReference.SCHEMA, topic=self.settings.topic(SUBMITTED))
+        codec = codec_for(ImageReference.SCHEMA, topic=self.settings.kafka.topic(SUBMITTED))
         return codec.encode(reference.to_avro())
 
     def add_valid(self, index: int) -> None:
@@ -95,7 +95,7 @@ class Scenario:
         (root / "truncated.jpg").write_bytes(full[: len(full) // 2])
         (root / "huge.jpg").write_bytes(b"\xff\xd8" + bytes(3_000_000))
         valid = self.encode(self.reference(start, "acme", "file:///nowhere.jpg"))
-        proof_codec = codec_for(ProofCreated.SCHEMA, topic=self.settings.topic(SUBMITTED))
+        proof_codec = codec_for(ProofCreated.SCHEMA, topic=self.settings.kafka.topic(SUBMITTED))
         self.add_bad("garbage", b"\x00\x01not avro at all", "DecodeFailed")
         self.add_bad("truncated-avro", valid[: len(valid) // 2], "DecodeFailed")
         self.add_bad("tombstone", None, "DecodeFailed")
@@ -149,34 +149,37 @@ def _sample_proof() -> dict[str, object]:
     ).to_avro()
 
 
-def scenario_settings(stack: LocalStack, workdir: Path, **overrides: object) -> Settings:
+def scenario_settings(
+    stack: LocalStack, workdir: Path, **overrides: Mapping[str, object]
+) -> Settings:
     """Settings of a deployment of its own on `stack`: topics prefixed by the work directory's
-    name, a fresh consumer group, a signing key, an image bucket and an image directory."""
+    name, a fresh consumer group, a signing key, an image bucket and an image directory; then
+    `overrides`, group by group as `Settings.updated` takes them."""
     keys = workdir / "keys"
     generate_key_pair(keys / "signing-key.pem", keys / "keyset.json")
     (workdir / "images").mkdir(exist_ok=True)
     stack.s3.ensure_bucket(IMAGES_BUCKET)
-    return stack.client_settings().model_copy(
-        update={
+    settings = stack.client_settings().updated(
+        kafka={
             "topic_prefix": f"{workdir.name}.",
             "topic_partitions": 3,
             "app_id": f"credlink-{uuid.uuid4().hex[:8]}",
-            "signing_key_file": keys / "signing-key.pem",
-            "keyset_file": keys / "keyset.json",
-            "proof_store": "s3",
-            "fetch_allowed_buckets": frozenset({IMAGES_BUCKET}),
-            "fetch_file_roots": (workdir / "images",),
-            "fetch_allowed_hosts": frozenset({"images.internal.test"}),
+        },
+        signing={"key_file": keys / "signing-key.pem", "keyset_file": keys / "keyset.json"},
+        store={"backend": "s3"},
+        fetch={
+            "allowed_buckets": frozenset({IMAGES_BUCKET}),
+            "file_roots": (workdir / "images",),
+            "allowed_hosts": frozenset({"images.internal.test"}),
             "max_image_bytes": 2_000_000,
-            "fetch_attempts": 2,
-            "worker_web_port": free_port(),
-            "consumer_session_timeout_seconds": 10.0,
-            **overrides,
-        }
+            "attempts": 2,
+        },
+        worker={"web_port": free_port(), "consumer_session_timeout_seconds": 10.0},
     )
+    return settings.updated(**overrides)
 
 
-def new_scenario(stack: LocalStack, workdir: Path, **overrides: object) -> Scenario:
+def new_scenario(stack: LocalStack, workdir: Path, **overrides: Mapping[str, object]) -> Scenario:
     """An empty scenario with `scenario_settings(stack, workdir, **overrides)`."""
     settings = scenario_settings(stack, workdir, **overrides)
     return Scenario(settings=settings, workdir=workdir, stack=stack)
@@ -200,7 +203,7 @@ def running_worker(
 def tenant_counts(settings: Settings) -> dict[str, int]:
     """The proofs counted per tenant, as the count table's changelog holds them now (read to
     the end offsets it has when the call starts): one entry per counted proof."""
-    records = scan_topic(settings, f"{settings.app_id}-proofs-counted-changelog")
+    records = scan_topic(settings, f"{settings.kafka.app_id}-proofs-counted-changelog")
     counted = Counter(
         json.loads(json.loads(key))[0]  # the entry key: (tenant, proof id)
         for key, value in latest_by_key(records).items()
@@ -213,7 +216,7 @@ def metric_samples(settings: Settings, name: str) -> list[tuple[dict[str, str], 
     """The samples of metric `name` on the worker's `/metrics` now: (labels, value) pairs;
     none when the worker does not answer."""
     try:
-        text = httpx.get(f"http://127.0.0.1:{settings.worker_web_port}/metrics", timeout=5).text
+        text = httpx.get(f"http://127.0.0.1:{settings.worker.web_port}/metrics", timeout=5).text
     except httpx.HTTPError:
         return []
     return [

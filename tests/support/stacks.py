@@ -10,11 +10,13 @@ from streams.settings import Settings
 __all__ = ["free_port", "stack_settings"]
 
 
-def stack_settings(home: Path, **overrides: object) -> Settings:
+def stack_settings(home: Path) -> Settings:
     """Settings of a local stack under `home`, on free ports, ignoring any `.env` file."""
-    ports = {
-        "dev_kafka_port": free_port(),
-        "dev_controller_port": free_port(),
-        "dev_s3_port": free_port(),
-    }
-    return Settings(_env_file=None).model_copy(update={"dev_home": home, **ports, **overrides})
+    return Settings(_env_file=None).updated(
+        dev={
+            "home": home,
+            "kafka_port": free_port(),
+            "controller_port": free_port(),
+            "s3_port": free_port(),
+        }
+    )

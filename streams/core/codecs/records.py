@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
-__all__ = ["ImageReference", "ProcessingFailed", "ProofCreated", "ProofLocation", "epoch_millis"]
+from streams.core.clock import to_epoch_millis
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
+__all__ = ["ImageReference", "ProcessingFailed", "ProofCreated", "ProofLocation", "epoch_millis"]
 
 
 def epoch_millis(moment: datetime | int) -> int:
@@ -24,7 +23,7 @@ def epoch_millis(moment: datetime | int) -> int:
     the integers the records hold, exactly (no float rounding).
     """
     if isinstance(moment, datetime):
-        return (moment - _EPOCH) // _MILLISECOND
+        return to_epoch_millis(moment)
     return moment
 
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from streams.core.errors import CredlinkError, InputRejected
+from streams.core.observing import Stage
 
 __all__ = [
     "MAX_KEY_BYTES",
@@ -42,7 +43,7 @@ MAX_SEGMENT_BYTES = 255
 class InvalidProofKey(InputRejected):
     """The proof key is not a safe relative path (traversal, control characters, too long)."""
 
-    stage = "store"
+    stage = Stage.STORE
 
 
 class ProofNotFound(CredlinkError):

@@ -8,12 +8,11 @@ that exists always has its metadata.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from streams.core.errors import TransientError
+from streams.core.files import replace_file
 from streams.core.stores.base import (
     InvalidProofKey,
     ProofNotFound,
@@ -77,22 +76,7 @@ class FilesystemProofStore(ProofStore):
     @staticmethod
     def _write_atomically(path: Path, data: bytes, key: str) -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(descriptor, "wb") as file:
-                    file.write(data)
-                    file.flush()
-                    os.fsync(file.fileno())
-                os.replace(temporary, path)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
-            directory = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+            replace_file(path, data, sync_directory=True)
         except (NotADirectoryError, IsADirectoryError, FileExistsError) as exc:
             raise InvalidProofKey(f"proof key {key!r} collides with an existing key") from exc
         except PermissionError as exc:

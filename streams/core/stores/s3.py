@@ -8,9 +8,9 @@ Failures are translated once, here: throttling, 5xx and lost connections become
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
 import boto3
@@ -18,6 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, IncompleteReadError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from streams.core.clock import utc_now
 from streams.core.errors import TransientError
 from streams.core.stores.base import ProofNotFound, ProofStore, StoredProof, StoreMisconfigured
 
@@ -172,9 +173,7 @@ class S3ProofStore(ProofStore):
             request["SSEKMSKeyId"] = self._kms_key_id
         if self._retention_days is not None:
             request["ObjectLockMode"] = "COMPLIANCE"
-            request["ObjectLockRetainUntilDate"] = dt.datetime.now(dt.UTC) + dt.timedelta(
-                days=self._retention_days
-            )
+            request["ObjectLockRetainUntilDate"] = utc_now() + timedelta(days=self._retention_days)
         with self._translated_errors("PutObject", key):
             response = self._client.put_object(**request)
         return StoredProof(store=self._bucket, key=key, version_id=response.get("VersionId"))

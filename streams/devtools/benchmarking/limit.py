@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 
+from streams.core.clock import now_millis
 from streams.core.imaging import inspect_image
 from streams.core.pipeline import ImageLimits
 from streams.core.proof_document import ProofDocument, SignedProof, sign_proof
@@ -54,7 +55,7 @@ def measure_limit(
     """The compute limit of the events submitting `corpus[pick]` for each pick."""
     wall: list[float] = []
     cpu: list[float] = []
-    submitted_at_ms = time.time_ns() // 1_000_000
+    submitted_at_ms = now_millis()
     # The first proof pays for lazy imports and table set-ups that no later one does.
     prove_in_memory(corpus[0], signer, limits, submitted_at_ms)
     for image in corpus:

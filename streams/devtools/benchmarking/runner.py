@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +23,7 @@ import httpx
 from connectors.ingest import ImageReferencePublisher
 from connectors.reader import Record, read_topic
 from streams.core.assembly import build_signer
+from streams.core.clock import now_millis, utc_now
 from streams.core.codecs.records import ImageReference
 from streams.core.errors import SetupError
 from streams.core.pipeline import ImageLimits
@@ -77,12 +77,12 @@ def run_bench(base: Settings, plan: BenchPlan, progress: Progress) -> BenchResul
     with tempfile.TemporaryDirectory(prefix="credlink-bench-") as temporary:
         home = Path(temporary)
         stack = LocalStack(
-            base.model_copy(
-                update={
-                    "dev_home": home,
-                    "dev_kafka_port": free_port(),
-                    "dev_controller_port": free_port(),
-                    "dev_s3_port": free_port(),
+            base.updated(
+                dev={
+                    "home": home,
+                    "kafka_port": free_port(),
+                    "controller_port": free_port(),
+                    "s3_port": free_port(),
                 }
             )
         )
@@ -94,13 +94,10 @@ def run_bench(base: Settings, plan: BenchPlan, progress: Progress) -> BenchResul
         images.mkdir()
         for image in corpus:
             (images / image.name).write_bytes(image.data)
-        settings = base.model_copy(
-            update={
-                "signing_key_file": keys / "signing-key.pem",
-                "keyset_file": keys / "keyset.json",
-            }
+        settings = base.updated(
+            signing={"key_file": keys / "signing-key.pem", "keyset_file": keys / "keyset.json"}
         )
-        limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
+        limits = ImageLimits(settings.fetch.max_image_bytes, settings.fetch.max_image_pixels)
         done = iter(range(1, len(corpus) + 1))
         limit = measure_limit(
             corpus,
@@ -117,14 +114,14 @@ def run_bench(base: Settings, plan: BenchPlan, progress: Progress) -> BenchResul
         finally:
             stack.down()
     return BenchResult(
-        date=datetime.now(UTC).isoformat(timespec="seconds"),
+        date=utc_now().isoformat(timespec="seconds"),
         machine=_machine(),
         load_average_start=load_start,
         load_average_end=os.getloadavg(),
         parameters={
             "events": plan.events,
             "seed": plan.seed,
-            "prove_concurrency": settings.prove_concurrency,
+            "prove_concurrency": settings.worker.prove_concurrency,
             "partitions": _PARTITIONS,
             "tiny_images": plan.tiny,
         },
@@ -157,18 +154,15 @@ class _Bench:
 
     def _deployment(self, store: StoreName, name: str) -> Settings:
         run = f"bench-{store}-{name}-{uuid.uuid4().hex[:6]}"
-        return self.stack.client_settings().model_copy(
-            update={
-                "app_id": run,
-                "topic_prefix": f"{run}.",
-                "topic_partitions": _PARTITIONS,
-                "signing_key_file": self.settings.signing_key_file,
-                "keyset_file": self.settings.keyset_file,
-                "proof_store": store,
-                "proof_store_root": self.home / run / "proofs",
-                "fetch_file_roots": (self.home / "images",),
-                "consumer_session_timeout_seconds": 10.0,
-            }
+        return self.stack.client_settings().updated(
+            kafka={"app_id": run, "topic_prefix": f"{run}.", "topic_partitions": _PARTITIONS},
+            signing={
+                "key_file": self.settings.signing.key_file,
+                "keyset_file": self.settings.signing.keyset_file,
+            },
+            store={"backend": store, "root": self.home / run / "proofs"},
+            fetch={"file_roots": (self.home / "images",)},
+            worker={"consumer_session_timeout_seconds": 10.0},
         )
 
     @contextmanager
@@ -177,9 +171,9 @@ class _Bench:
             workers = []
             for index in range(count):
                 worker = WorkerProcess(
-                    settings.model_copy(update={"worker_web_port": free_port()}),
+                    settings.updated(worker={"web_port": free_port()}),
                     self.home,
-                    name=f"{settings.app_id}-{index}",
+                    name=f"{settings.kafka.app_id}-{index}",
                 )
                 stack.callback(worker.stop)
                 worker.start(ready_timeout=_READY_TIMEOUT)
@@ -192,10 +186,10 @@ class _Bench:
         for index in range(count):
             image = self.corpus[self.picks[index % len(self.picks)]]
             yield ImageReference(
-                event_id=f"{settings.app_id}-{prefix}-{index:05d}",
+                event_id=f"{settings.kafka.app_id}-{prefix}-{index:05d}",
                 tenant="bench",
                 uri=(root / image.name).as_uri(),
-                submitted_at=time.time_ns() // 1_000_000,
+                submitted_at=now_millis(),
             )
 
     def _burst(self, settings: Settings, workers: list[WorkerProcess], label: str) -> Throughput:
@@ -241,7 +235,7 @@ class _Bench:
         self, settings: Settings, topic: str, prefix: str, count: int, label: str
     ) -> dict[bytes, Record]:
         """The records of `topic` keyed `{app_id}-{prefix}-*`, by key, once all `count` are in."""
-        wanted = f"{settings.app_id}-{prefix}-".encode()
+        wanted = f"{settings.kafka.app_id}-{prefix}-".encode()
         found: dict[bytes, Record] = {}
         seen = 0
 
@@ -255,10 +249,10 @@ class _Bench:
                 self.progress(label, len(found), count)
             return len(found) >= count
 
-        read_topic(settings, settings.topic(topic), until=complete, timeout=300 + count)
+        read_topic(settings, settings.kafka.topic(topic), until=complete, timeout=300 + count)
         if len(found) < count:
             raise SetupError(
-                f"only {len(found)} of {count} records reached {settings.topic(topic)}; "
+                f"only {len(found)} of {count} records reached {settings.kafka.topic(topic)}; "
                 f"see the worker logs under {self.home}"
             )
         return found
@@ -278,7 +272,7 @@ def _wait_until_ready(workers: Sequence[WorkerProcess]) -> None:
             try:
                 if all(
                     client.get(
-                        f"http://127.0.0.1:{worker.settings.worker_web_port}/readyz"
+                        f"http://127.0.0.1:{worker.settings.worker.web_port}/readyz"
                     ).status_code
                     == 200
                     for worker in workers

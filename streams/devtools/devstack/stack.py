@@ -53,30 +53,30 @@ class LocalStack:
     @property
     def kafka(self) -> LocalKafka:
         return LocalKafka(
-            home=self.settings.dev_home / "kafka",
-            port=self.settings.dev_kafka_port,
-            controller_port=self.settings.dev_controller_port,
-            cache_dir=self.settings.kafka_cache_dir,
+            home=self.settings.dev.home / "kafka",
+            port=self.settings.dev.kafka_port,
+            controller_port=self.settings.dev.controller_port,
+            cache_dir=self.settings.dev.kafka_cache_dir,
         )
 
     @property
     def s3(self) -> LocalS3:
         return LocalS3(
-            home=self.settings.dev_home / "s3",
-            port=self.settings.dev_s3_port,
-            region=self.settings.s3_region,
+            home=self.settings.dev.home / "s3",
+            port=self.settings.dev.s3_port,
+            region=self.settings.s3.region,
         )
 
     def client_settings(self) -> Settings:
         """The settings a worker or connector needs to use this stack."""
         key, secret = LOCAL_CREDENTIALS
-        return self.settings.model_copy(
-            update={
-                "kafka_bootstrap_servers": self.kafka.bootstrap_servers,
-                "s3_endpoint_url": self.s3.endpoint_url,
-                "s3_access_key_id": SecretStr(key),
-                "s3_secret_access_key": SecretStr(secret),
-            }
+        return self.settings.updated(
+            kafka={"bootstrap_servers": self.kafka.bootstrap_servers},
+            s3={
+                "endpoint_url": self.s3.endpoint_url,
+                "access_key_id": SecretStr(key),
+                "secret_access_key": SecretStr(secret),
+            },
         )
 
     def up(self) -> UpReport:
@@ -89,7 +89,7 @@ class LocalStack:
         s3_was_running = s3.running_pid() is not None
         try:
             kafka_report = kafka.start()
-            s3_pid = s3.start(self.settings.s3_bucket)
+            s3_pid = s3.start(self.settings.s3.bucket)
             admin = AdminClient(confluent_config(self.client_settings()))
             topics = ensure_topics(admin, pipeline_topics(self.settings))
         except BaseException:

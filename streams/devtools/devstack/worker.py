@@ -27,7 +27,8 @@ WORKER_MALLOC_ARENAS = "2"
 def settings_env(settings: Settings) -> dict[str, str]:
     """`settings` as the `CREDLINK_*` environment variables that reproduce them."""
     env: dict[str, str] = {}
-    for name, value in settings:
+    for variable in Settings.variables():
+        value = getattr(getattr(settings, variable.group), variable.field)
         if value is None:
             continue
         if isinstance(value, SecretStr):
@@ -36,7 +37,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
             text = ",".join(sorted(str(item) for item in value))
         else:
             text = str(value)
-        env[f"CREDLINK_{name.upper()}"] = text
+        env[variable.name] = text
     return env
 
 

@@ -42,7 +42,7 @@ def ingest(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Ingest:
 
 def published(settings: Settings) -> Published:
     """Every (key, reference) now on the test's `images.submitted`."""
-    topic = settings.topic(SUBMITTED)
+    topic = settings.kafka.topic(SUBMITTED)
     codec = codec_for(ImageReference.SCHEMA, topic=topic)
     return [
         (record.key, ImageReference.from_avro(codec.decode(record.value)))
@@ -89,7 +89,7 @@ def test_reingesting_an_unchanged_directory_republishes_the_same_event_ids(
     assert all(len(ids) == 1 for ids in ids_by_uri.values())
     values_by_uri: dict[str, set[bytes]] = {}
     for record in read_topic(
-        settings, settings.topic("images.submitted"), until=lambda _: False, timeout=3
+        settings, settings.kafka.topic("images.submitted"), until=lambda _: False, timeout=3
     ):
         values_by_uri.setdefault((record.key or b"").decode(), set()).add(record.value or b"")
     assert all(len(values) == 1 for values in values_by_uri.values())  # identical events

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typer.testing import CliRunner, Result
 
 from streams.cli import proofs as proofs_cli
 from streams.core.assembly import build_pipeline
+from streams.core.clock import from_epoch_millis, iso_utc, now_millis
 from streams.core.codecs import ImageReference, ProofCreated
 from streams.core.signing import generate_key_pair
 from streams.core.stores.filesystem import FilesystemProofStore
@@ -29,6 +29,7 @@ from streams.kafka.serde import codec_for
 from streams.kafka.topics import PROOFS_CREATED, ensure_topics, pipeline_topics
 from streams.settings import Settings
 from tests.support.images import encode, photo
+from tests.support.pipeline_fakes import InlineExecutor
 
 pytestmark = pytest.mark.integration
 
@@ -56,21 +57,17 @@ def proof_settings(settings: Settings, tmp_path: Path) -> Settings:
     ensure_topics(AdminClient(confluent_config(settings)), pipeline_topics(settings))
     keys = tmp_path / "keys"
     generate_key_pair(keys / "signing-key.pem", keys / "keyset.json")
-    return settings.model_copy(
-        update={
-            "signing_key_file": keys / "signing-key.pem",
-            "keyset_file": keys / "keyset.json",
-            "proof_store": "filesystem",
-            "proof_store_root": tmp_path / "proofs",
-        }
+    return settings.updated(
+        signing={"key_file": keys / "signing-key.pem", "keyset_file": keys / "keyset.json"},
+        store={"backend": "filesystem", "root": tmp_path / "proofs"},
     )
 
 
 @pytest.fixture
 def proof_topic(proof_settings: Settings) -> ProofTopic:
     """Six real signed proofs, stored, their events published: three an hour ago, three now."""
-    pipeline = build_pipeline(proof_settings)
-    now = time.time_ns() // 1_000_000
+    pipeline = build_pipeline(proof_settings, InlineExecutor())
+    now = now_millis()
     proofs = [
         pipeline.prove(
             ImageReference(
@@ -100,7 +97,7 @@ def proofs(proof_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Proofs:
 
 
 def publish(settings: Settings, proofs: Iterable[ProofCreated], *, timestamp_ms: int) -> None:
-    topic = settings.topic(PROOFS_CREATED)
+    topic = settings.kafka.topic(PROOFS_CREATED)
     codec = codec_for(ProofCreated.SCHEMA, topic=topic)
     producer = Producer(confluent_config(settings, {"enable.idempotence": True, "acks": "all"}))
     for proof in proofs:
@@ -118,7 +115,7 @@ def ids(output: str) -> list[str]:
 
 
 def iso(moment_ms: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment_ms / 1000)) + "Z"
+    return iso_utc(from_epoch_millis(moment_ms))
 
 
 def test_tail_from_beginning_prints_exactly_the_published_proofs(
@@ -215,7 +212,7 @@ def test_get_with_document_fails_when_the_stored_proof_was_tampered_with(
     proof_topic: ProofTopic, proofs: Proofs
 ) -> None:
     wanted = proof_topic.newer[0]
-    store = FilesystemProofStore(proof_topic.settings.proof_store_root)
+    store = FilesystemProofStore(proof_topic.settings.store.root)
     genuine = store.get(wanted.location.key)
     store.put(wanted.location.key, genuine.replace(b'"tenant":"', b'"tenant":"x'), {})
 
@@ -235,7 +232,7 @@ def test_readers_leave_no_committed_offset_in_any_group(
     ]
 
     assert [run.exit_code for run in runs] == [0, 0, 0]
-    topic = proof_topic.settings.topic(PROOFS_CREATED)
+    topic = proof_topic.settings.kafka.topic(PROOFS_CREATED)
     admin = AdminClient(confluent_config(proof_topic.settings))
     groups = admin.list_consumer_groups(request_timeout=10).result().valid
     for group in groups:
@@ -264,7 +261,7 @@ def test_tail_follow_prints_new_proofs_as_they_come_and_stops_on_sigterm(
     try:
         assert tail.stdout is not None
         seen = [json.loads(tail.stdout.readline())["proof_id"] for _ in proof_topic.newer]
-        publish(proof_topic.settings, proof_topic.older[:1], timestamp_ms=time.time_ns() // 10**6)
+        publish(proof_topic.settings, proof_topic.older[:1], timestamp_ms=now_millis())
         seen.append(json.loads(tail.stdout.readline())["proof_id"])
         tail.send_signal(signal.SIGTERM)
         assert tail.wait(timeout=15) == 0, tail.stderr.read() if tail.stderr else ""

@@ -88,7 +88,7 @@ def original(
     local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Original]:
     workdir = tmp_path_factory.mktemp("replay")
-    scenario = new_scenario(local_stack, workdir, topic_partitions=PARTITIONS)
+    scenario = new_scenario(local_stack, workdir, kafka={"topic_partitions": PARTITIONS})
     settings = scenario.settings
     for index in range(VALID):
         scenario.add_valid(index)
@@ -96,7 +96,7 @@ def original(
         (key, value, HEADERS if index % 2 else None)
         for index, (key, value) in enumerate(scenario.events)
     ]
-    topic = settings.topic(SUBMITTED)
+    topic = settings.kafka.topic(SUBMITTED)
     with running_worker(settings, workdir) as worker:
         _produce(settings, topic, events)
         messages = {
@@ -130,7 +130,7 @@ def test_credlink_replay_yields_identical_proofs_and_leaves_the_counts_alone(
     original: Original, tmp_path: Path
 ) -> None:
     settings = original.settings
-    topic = settings.topic(SUBMITTED)
+    topic = settings.kafka.topic(SUBMITTED)
     before = _ends(settings, topic)
     last = datetime.fromtimestamp(original.last_timestamp_ms / 1000, UTC)
 
@@ -151,7 +151,7 @@ def test_console_tools_replay_yields_identical_proofs_and_leaves_the_counts_alon
     original: Original, tmp_path: Path
 ) -> None:
     settings = original.settings
-    topic = settings.topic(SUBMITTED)
+    topic = settings.kafka.topic(SUBMITTED)
     before = _ends(settings, topic)
 
     _console_replay(
@@ -169,7 +169,7 @@ def test_console_tools_replay_yields_identical_proofs_and_leaves_the_counts_alon
 def test_console_round_trip_is_byte_exact_for_arbitrary_bytes(
     settings: Settings, tmp_path: Path
 ) -> None:
-    source, target = settings.topic("console.source"), settings.topic("console.target")
+    source, target = settings.kafka.topic("console.source"), settings.kafka.topic("console.target")
     admin = AdminClient(confluent_config(settings))
     for future in admin.create_topics([NewTopic(t, 2, 1) for t in (source, target)]).values():
         future.result(timeout=30)
@@ -219,7 +219,10 @@ def test_counting_again_from_the_proof_topic_moves_no_count(
     with the console tool while the worker is stopped. Last in this module: it restarts the
     module's worker."""
     settings = original.settings
-    proofs_topic, repartition = settings.topic(PROOFS_CREATED), tenant_repartition_topic(settings)
+    proofs_topic, repartition = (
+        settings.kafka.topic(PROOFS_CREATED),
+        tenant_repartition_topic(settings),
+    )
     counts = tenant_counts(settings)
     original.worker.stop()
     rekeyed_before = sum(_ends(settings, repartition).values())
@@ -227,8 +230,8 @@ def test_counting_again_from_the_proof_topic_moves_no_count(
     reset = subprocess.run(
         [
             str(BIN / "kafka-consumer-groups"),
-            *("--bootstrap-server", settings.kafka_bootstrap_servers),
-            *("--group", settings.app_id),
+            *("--bootstrap-server", settings.kafka.bootstrap_servers),
+            *("--group", settings.kafka.app_id),
             *("--topic", proofs_topic),
             *("--reset-offsets", "--to-earliest", "--execute"),
         ],
@@ -255,7 +258,7 @@ def _assert_replayed_like_the_original(original: Original, before: Mapping[int, 
     in order, and the worker turned them into the original proofs without rewriting a stored
     proof or moving a count."""
     settings = original.settings
-    topic = settings.topic(SUBMITTED)
+    topic = settings.kafka.topic(SUBMITTED)
     after = _ends(settings, topic)
     for partition, records in original.records.items():
         assert after[partition] - before[partition] == len(records)
@@ -297,7 +300,7 @@ def _console_replay(
 ) -> None:
     """Pipe kafka-console-consumer into kafka-console-producer for each partition's range
     (first offset, record count), all partitions at once; both tools must succeed."""
-    bootstrap = ("--bootstrap-server", settings.kafka_bootstrap_servers)
+    bootstrap = ("--bootstrap-server", settings.kafka.bootstrap_servers)
     # Short-lived JVMs: the optimising compiler would cost more than it saves.
     env = {**os.environ, "KAFKA_OPTS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
     pipes: list[tuple[int, int, subprocess.Popen[bytes], subprocess.Popen[bytes]]] = []
@@ -419,11 +422,11 @@ def _stored(stack: LocalStack, proof: ProofCreated) -> tuple[bytes, object]:
 def _wait_until_counted(settings: Settings) -> None:
     """Wait until the worker has proved every input record and counted every proof event."""
     for topic in (
-        settings.topic(SUBMITTED),
-        settings.topic(PROOFS_CREATED),
+        settings.kafka.topic(SUBMITTED),
+        settings.kafka.topic(PROOFS_CREATED),
         tenant_repartition_topic(settings),
     ):
-        wait_until_consumed(settings, settings.app_id, topic)
+        wait_until_consumed(settings, settings.kafka.app_id, topic)
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -22,7 +22,7 @@ import pytest
 from connectors.output_topics import read_dead_letters, read_proofs
 from connectors.proof_index import ProofIndex, ProofIndexService
 from connectors.proof_index.verifying import build_verifier, stored_proofs
-from streams.core.image_verifier import VerdictOutcome
+from streams.core.image_verifier import Finding
 from streams.core.signing import load_key_set
 from streams.devtools.devstack.stack import LocalStack
 from streams.devtools.devstack.worker import CREDLINK, credlink_env
@@ -95,13 +95,16 @@ def test_cdn_copies_of_ingested_images_are_verified_and_unrelated_images_are_not
     with ProofIndex(index_dsn) as index:
         # What `credlink verify` builds for each image, built once for hundreds of them.
         verifier = build_verifier(
-            settings, index, load_key_set(settings.keyset_file), stored_proofs(settings, index)
+            settings,
+            index,
+            load_key_set(settings.signing.keyset_file),
+            stored_proofs(settings, index),
         )
         for data in originals.values():
             expected = proof_of[hashlib.sha256(data).hexdigest()]
             for name, transform in CDN_TRANSFORMS.items():
                 verdict = verifier.verify(transform(data))
-                if verdict.outcome is VerdictOutcome.VERIFIED_PERCEPTUAL and (
+                if verdict.outcome is Finding.VERIFIED_PERCEPTUAL and (
                     verdict.proof_id == expected
                 ):
                     recalled[name] += 1

@@ -26,8 +26,8 @@ def _tool(name: str, *args: str, stdin: str | None = None) -> subprocess.Complet
 
 
 def test_console_producer_lines_are_printed_by_console_consumer(settings: Settings) -> None:
-    bootstrap = settings.kafka_bootstrap_servers
-    topic = settings.topic("console")
+    bootstrap = settings.kafka.bootstrap_servers
+    topic = settings.kafka.topic("console")
     created = _tool(
         "kafka-topics",
         "--bootstrap-server",

@@ -52,12 +52,7 @@ def credlink_services() -> dict[str, dict[str, Any]]:
 
 
 def settings_variables() -> set[str]:
-    names = set()
-    for name, field in Settings.model_fields.items():
-        names.add(f"CREDLINK_{name.upper()}")
-        if field.validation_alias is not None:
-            names.update(str(alias) for alias in field.validation_alias.choices)  # type: ignore[union-attr]
-    return names
+    return {name for variable in Settings.variables() for name in variable.names}
 
 
 def test_every_credlink_variable_the_services_set_is_a_setting_or_a_cli_option() -> None:

@@ -30,7 +30,7 @@ from streams.core.errors import SetupError
 from streams.core.signing import generate_key_pair, load_private_key
 from streams.kafka.web import register_endpoints
 from streams.ops.metrics import new_registry
-from streams.settings import Settings
+from streams.settings import FetchSettings, Settings, WorkerSettings
 from tests.support.paths import REPO
 from tests.unit.deploy.test_compose import CLI_VARIABLES, DOCKERFILE, services, settings_variables
 
@@ -202,9 +202,9 @@ def test_the_settings_each_component_gets_are_valid(
     for name in secret_env(component):
         monkeypatch.setenv(name, "a-secret-value")
     settings = Settings(_env_file=None)
-    assert settings.kafka_security_protocol == "SASL_SSL"
-    assert settings.kafka_sasl_password is not None
-    assert settings.proof_store == "s3"
+    assert settings.kafka.security_protocol == "SASL_SSL"
+    assert settings.kafka.sasl_password is not None
+    assert settings.store.backend == "s3"
 
 
 def test_the_worker_indexer_and_verify_service_run_real_credlink_commands() -> None:
@@ -293,13 +293,13 @@ def test_the_worker_gets_as_long_to_stop_as_under_compose_and_beyond_a_store_ret
     compose_grace = services()["worker"]["stop_grace_period"]
     assert compose_grace.endswith("s")
     assert grace >= int(compose_grace.removesuffix("s"))
-    assert grace > Settings.model_fields["transient_retry_max_seconds"].default
+    assert grace > WorkerSettings().transient_retry_max_seconds
 
 
 def test_the_worker_memory_covers_the_measured_bound_and_the_worst_case_of_its_settings() -> None:
     resources = container("worker")["resources"]
     concurrency = int(config_map_data()["CREDLINK_PROVE_CONCURRENCY"])
-    max_pixels = Settings.model_fields["max_image_pixels"].default
+    max_pixels = FetchSettings().max_image_pixels
     worst_case = IDLE_BYTES + concurrency * max_pixels * BYTES_PER_PIXEL
     assert quantity_bytes(resources["requests"]["memory"]) >= MEASURED_BOUND_BYTES
     assert quantity_bytes(resources["limits"]["memory"]) >= worst_case
@@ -432,3 +432,4 @@ def test_network_policies_admit_only_the_ports_each_component_serves() -> None:
         }
         served = {port["containerPort"] for port in container(component).get("ports", [])}
         assert admitted == served, component
+

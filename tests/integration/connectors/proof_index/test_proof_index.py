@@ -28,7 +28,7 @@ from connectors.proof_index import (
 )
 from streams.cli.index import app
 from streams.core.codecs.records import ProofCreated, ProofLocation
-from streams.core.processor import RetryPolicy
+from streams.core.retry import RetryPolicy
 from streams.devtools.devstack.processes import stop_pid
 from streams.devtools.devstack.worker import credlink_env
 from streams.kafka.clients import confluent_config
@@ -168,8 +168,10 @@ def create_topics(settings: Settings) -> None:
 
 
 def produce_proofs(settings: Settings, batch: Sequence[ProofCreated]) -> None:
-    topic = settings.topic(PROOFS_CREATED)
-    codec = codec_for(ProofCreated.SCHEMA, topic=topic, registry_url=settings.schema_registry_url)
+    topic = settings.kafka.topic(PROOFS_CREATED)
+    codec = codec_for(
+        ProofCreated.SCHEMA, topic=topic, registry_url=settings.kafka.schema_registry_url
+    )
     produce(
         settings, topic, [(item.proof_id.encode(), codec.encode(item.to_avro())) for item in batch]
     )
@@ -180,7 +182,7 @@ def committed_and_end_offsets(
 ) -> tuple[dict[int, int], dict[int, int]]:
     """The offsets `group` committed on `proofs.created` (0 where it committed none) and the
     topic's end offsets, per partition."""
-    topic = settings.topic(PROOFS_CREATED)
+    topic = settings.kafka.topic(PROOFS_CREATED)
     consumer = Consumer(confluent_config(settings, {"group.id": group}))
     try:
         partitions = sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
@@ -274,8 +276,10 @@ def test_records_that_are_no_indexable_proof_are_skipped_counted_and_committed(
 ) -> None:
     create_topics(settings)
     good = proofs(10)
-    topic = settings.topic(PROOFS_CREATED)
-    codec = codec_for(ProofCreated.SCHEMA, topic=topic, registry_url=settings.schema_registry_url)
+    topic = settings.kafka.topic(PROOFS_CREATED)
+    codec = codec_for(
+        ProofCreated.SCHEMA, topic=topic, registry_url=settings.kafka.schema_registry_url
+    )
     nul = ProofCreated(**{**proof(99).__dict__, "tenant": "ac\x00me"})
     produce_proofs(settings, good[:5])
     produce(
@@ -335,7 +339,7 @@ def test_a_database_outage_commits_nothing_past_the_last_write_and_loses_nothing
         )
         with running(service) as errors:
             produce_proofs(settings, before)
-            wait_until_consumed(settings, group, settings.topic(PROOFS_CREATED), timeout=60)
+            wait_until_consumed(settings, group, settings.kafka.topic(PROOFS_CREATED), timeout=60)
             committed_before, ends_before = committed_and_end_offsets(settings, group)
             assert committed_before == ends_before
             with ProofIndex(dsn) as index:
@@ -351,7 +355,7 @@ def test_a_database_outage_commits_nothing_past_the_last_write_and_loses_nothing
             assert service.stats.consumed > 20
 
             server.start()
-            wait_until_consumed(settings, group, settings.topic(PROOFS_CREATED), timeout=60)
+            wait_until_consumed(settings, group, settings.kafka.topic(PROOFS_CREATED), timeout=60)
         assert not errors
         with ProofIndex(dsn) as index:
             assert index.count() == 40
@@ -383,7 +387,7 @@ def test_the_service_process_stops_on_sigterm_with_its_offsets_committed(
         )
     (tmp_path / "proof-index.pid").write_text(f"{process.pid}\n")
     try:
-        wait_until_consumed(settings, group, settings.topic(PROOFS_CREATED), timeout=60)
+        wait_until_consumed(settings, group, settings.kafka.topic(PROOFS_CREATED), timeout=60)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, log_path.read_text()
     finally:

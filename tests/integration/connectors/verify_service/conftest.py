@@ -96,20 +96,19 @@ def deployment(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactor
     images.mkdir()
     keyset_file = root / "keyset.json"
     keyset_file.write_text(KeySet([SIGNER.public_key]).to_json())
-    settings = Settings(
-        _env_file=None,
-        keyset_file=keyset_file,
-        proof_store="filesystem",
-        proof_store_root=root / "store",
-        proof_cache_entries=0,
-        fetch_file_roots=(images,),
-        verify_api_keys_file=root / "api-keys.json",
-        verify_max_request_bytes=MAX_REQUEST_BYTES,
-        verify_concurrency=2,
-        dev_home=root / "dev",
+    settings = Settings(_env_file=None).updated(
+        signing={"keyset_file": keyset_file},
+        store={"backend": "filesystem", "root": root / "store", "cache_entries": 0},
+        fetch={"file_roots": (images,)},
+        verify={
+            "api_keys_file": root / "api-keys.json",
+            "max_request_bytes": MAX_REQUEST_BYTES,
+            "concurrency": 2,
+        },
+        dev={"home": root / "dev"},
     )
     deployment = Deployment(settings=settings, dsn=postgres.create_database(), images=images)
-    store = FilesystemProofStore(settings.proof_store_root)
+    store = FilesystemProofStore(settings.store.root)
     events = []
     for name, (seed, tenant, signer) in PROVEN.items():
         image = picture(seed)
@@ -139,5 +138,5 @@ def deployment(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactor
             events, [SourcePosition("proofs.created", 0, offset) for offset in range(len(events))]
         )
     for tenant in ("acme", "globex"):
-        deployment.tokens[tenant] = issue_api_key(settings.verify_api_keys_file, tenant).token
+        deployment.tokens[tenant] = issue_api_key(settings.verify.api_keys_file, tenant).token
     return deployment

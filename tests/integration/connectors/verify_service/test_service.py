@@ -242,7 +242,7 @@ class TestAuthentication:
     def test_a_key_added_while_the_service_runs_works_at_once(
         self, service: httpx.Client, deployment: Deployment
     ) -> None:
-        token = issue_api_key(deployment.settings.verify_api_keys_file, "globex").token
+        token = issue_api_key(deployment.settings.verify.api_keys_file, "globex").token
 
         response = service.post(
             "/v1/verify", content=deployment.image("globex").read_bytes(), headers=bearer(token)

@@ -23,9 +23,9 @@ def test_demo_proves_sample_images_dead_letters_bad_ones_and_stops(tmp_path: Pat
     env = {
         **{key: value for key, value in os.environ.items() if not key.startswith("CREDLINK_")},
         "CREDLINK_DEV_HOME": str(tmp_path),
-        "CREDLINK_DEV_KAFKA_PORT": str(settings.dev_kafka_port),
-        "CREDLINK_DEV_CONTROLLER_PORT": str(settings.dev_controller_port),
-        "CREDLINK_DEV_S3_PORT": str(settings.dev_s3_port),
+        "CREDLINK_DEV_KAFKA_PORT": str(settings.dev.kafka_port),
+        "CREDLINK_DEV_CONTROLLER_PORT": str(settings.dev.controller_port),
+        "CREDLINK_DEV_S3_PORT": str(settings.dev.s3_port),
         "CREDLINK_WORKER_WEB_PORT": str(free_port()),
         "COLUMNS": "200",
     }

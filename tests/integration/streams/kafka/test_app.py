@@ -20,20 +20,17 @@ def test_every_table_changelog_and_the_repartition_topic_are_created_up_front(
     settings: Settings, tmp_path: Path
 ) -> None:
     generate_key_pair(tmp_path / "signing-key.pem", tmp_path / "keyset.json")
-    settings = settings.model_copy(
-        update={
-            "signing_key_file": tmp_path / "signing-key.pem",
-            "keyset_file": tmp_path / "keyset.json",
-            "proof_store_root": tmp_path / "proofs",
-            "topic_partitions": 3,
-        }
+    settings = settings.updated(
+        signing={"key_file": tmp_path / "signing-key.pem", "keyset_file": tmp_path / "keyset.json"},
+        store={"root": tmp_path / "proofs"},
+        kafka={"topic_partitions": 3},
     )
     app = create_app(settings)
     admin = AdminClient(confluent_config(settings))
 
     report = ensure_topics(admin, internal_topics(app, settings))
 
-    changelogs = {f"{settings.app_id}-proofs-counted-changelog"}
+    changelogs = {f"{settings.kafka.app_id}-proofs-counted-changelog"}
     assert set(report.created) == changelogs | {tenant_repartition_topic(settings)}
     metadata = admin.list_topics(timeout=10).topics
     for name in report.created:

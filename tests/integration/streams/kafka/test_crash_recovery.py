@@ -29,7 +29,7 @@ VALID = 90
 def test_every_input_ends_as_a_proof_or_dead_letter_after_a_stop_and_restart(
     local_stack: LocalStack, tmp_path: Path
 ) -> None:
-    scenario = new_scenario(local_stack, tmp_path, prove_concurrency=2)
+    scenario = new_scenario(local_stack, tmp_path, worker={"prove_concurrency": 2})
     settings = scenario.settings
     for index in range(VALID):
         scenario.add_valid(index)
@@ -39,14 +39,14 @@ def test_every_input_ends_as_a_proof_or_dead_letter_after_a_stop_and_restart(
     worker = WorkerProcess(settings, tmp_path)
     worker.start()
     try:
-        produce(settings, settings.topic(SUBMITTED), scenario.events)
+        produce(settings, settings.kafka.topic(SUBMITTED), scenario.events)
         read_proofs(settings, count=20, timeout=120)  # mid-stream: some done, most not
         worker.stop()
         stopped_at = len(read_proofs(settings, count=len(scenario.events) * 2, timeout=5))
         worker.start()
         published = proofs_until_every_event_is_proved(settings, set(scenario.valid_ids), 120)
         failures = read_dead_letters(settings, count=len(scenario.bad), timeout=60)
-        wait_until_consumed(settings, settings.app_id, tenant_repartition_topic(settings))
+        wait_until_consumed(settings, settings.kafka.app_id, tenant_repartition_topic(settings))
         # Rebuilt from the table's changelog after the restart, then kept up to date.
         counted = sum(value for _, value in metric_samples(settings, "credlink_table_proofs"))
     finally:

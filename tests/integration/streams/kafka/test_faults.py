@@ -67,7 +67,7 @@ def _valid_events(scenario: Scenario) -> Scenario:
 
 def _publish_and_wait_until_some_are_proved(scenario: Scenario) -> None:
     settings = scenario.settings
-    produce(settings, settings.topic(SUBMITTED), scenario.events)
+    produce(settings, settings.kafka.topic(SUBMITTED), scenario.events)
     read_proofs(settings, count=PROVED_BEFORE_FAULT, timeout=120)
 
 
@@ -76,7 +76,7 @@ def _held_partitions(settings: Settings) -> set[int]:
     return {
         int(labels["partition"])
         for labels, _ in metric_samples(settings, "credlink_consumer_lag_records")
-        if labels["topic"] == settings.topic(SUBMITTED)
+        if labels["topic"] == settings.kafka.topic(SUBMITTED)
     }
 
 
@@ -84,7 +84,7 @@ def _backlog(settings: Settings) -> float:
     return sum(
         value
         for labels, value in metric_samples(settings, "credlink_consumer_lag_records")
-        if labels["topic"] == settings.topic(SUBMITTED)
+        if labels["topic"] == settings.kafka.topic(SUBMITTED)
     )
 
 
@@ -127,9 +127,11 @@ def test_a_worker_killed_mid_batch_and_restarted_loses_no_input(
 def test_the_surviving_worker_of_a_group_takes_over_a_killed_ones_partitions(
     local_stack: LocalStack, tmp_path: Path, fault_figures: list[FaultRun]
 ) -> None:
-    scenario = _valid_events(new_scenario(local_stack, tmp_path, lag_interval_seconds=1.0))
+    scenario = _valid_events(
+        new_scenario(local_stack, tmp_path, monitoring={"lag_interval_seconds": 1.0})
+    )
     settings = scenario.settings
-    survivor_settings = settings.model_copy(update={"worker_web_port": free_port()})
+    survivor_settings = settings.updated(worker={"web_port": free_port()})
     doomed = WorkerProcess(settings, tmp_path, "worker-a")
     survivor = WorkerProcess(survivor_settings, tmp_path, "worker-b")
     doomed.start()
@@ -153,7 +155,7 @@ def test_the_surviving_worker_of_a_group_takes_over_a_killed_ones_partitions(
     fault_figures.append(run)
 
     _assert_recovered(run, doomed, survivor)
-    assert held_at_end == set(range(settings.topic_partitions))
+    assert held_at_end == set(range(settings.kafka.topic_partitions))
 
 
 def _split_between(first: set[int], second: set[int]) -> bool:
@@ -168,13 +170,15 @@ def test_workers_recover_from_a_broker_restart_without_help(
         home=tmp_path / "kafka",
         port=free_port(),
         controller_port=free_port(),
-        cache_dir=local_stack.settings.kafka_cache_dir,
+        cache_dir=local_stack.settings.dev.kafka_cache_dir,
     )
     broker.start()
     worker: WorkerProcess | None = None
     try:
         scenario = _valid_events(
-            new_scenario(local_stack, tmp_path, kafka_bootstrap_servers=broker.bootstrap_servers)
+            new_scenario(
+                local_stack, tmp_path, kafka={"bootstrap_servers": broker.bootstrap_servers}
+            )
         )
         settings = scenario.settings
         worker = WorkerProcess(settings, tmp_path)
@@ -206,9 +210,9 @@ def test_an_s3_outage_delays_events_without_dead_lettering_them(
             new_scenario(
                 local_stack,
                 tmp_path,
-                s3_endpoint_url=proxy.url,
-                transient_retry_max_seconds=5.0,
-                lag_interval_seconds=1.0,
+                s3={"endpoint_url": proxy.url},
+                worker={"transient_retry_max_seconds": 5.0},
+                monitoring={"lag_interval_seconds": 1.0},
             ),
         )
         settings = scenario.settings

@@ -32,13 +32,13 @@ def test_faust_agent_consumes_any_compression_writes_a_table_and_sends(
     settings: Settings, tmp_path: Path
 ) -> None:
     app_id = f"smoke-{uuid.uuid4().hex[:8]}"
-    source, sink = settings.topic("smoke.in"), settings.topic("smoke.out")
+    source, sink = settings.kafka.topic("smoke.in"), settings.kafka.topic("smoke.out")
     admin = AdminClient(confluent_config(settings))
     for future in admin.create_topics([NewTopic(source, 1, 1), NewTopic(sink, 1, 1)]).values():
         future.result()
     log = (tmp_path / "worker.log").open("wb")
     worker = subprocess.Popen(
-        [sys.executable, str(WORKER), settings.kafka_bootstrap_servers, app_id, source, sink],
+        [sys.executable, str(WORKER), settings.kafka.bootstrap_servers, app_id, source, sink],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=tmp_path,

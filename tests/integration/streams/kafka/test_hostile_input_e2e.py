@@ -192,7 +192,7 @@ def _add_hostile(scenario: Scenario, images: Images, index: int, rng: random.Ran
         flipped[rng.randrange(10)] ^= 1 << rng.randrange(8)  # the marker or the fingerprint
         scenario.add_bad(key, bytes(flipped), "DecodeFailed")
     elif kind == 3:
-        other = codec_for(ProofCreated.SCHEMA, topic=scenario.settings.topic(SUBMITTED))
+        other = codec_for(ProofCreated.SCHEMA, topic=scenario.settings.kafka.topic(SUBMITTED))
         scenario.add_bad(key, other.encode(PROOF_CREATED.to_avro()), "DecodeFailed")
     elif kind == 4:
         scenario.add_bad(key, None, "DecodeFailed")
@@ -259,8 +259,7 @@ def run(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> It
     scenario = new_scenario(
         local_stack,
         workdir,
-        max_image_bytes=MAX_IMAGE_BYTES,
-        max_image_pixels=MAX_IMAGE_PIXELS,
+        fetch={"max_image_bytes": MAX_IMAGE_BYTES, "max_image_pixels": MAX_IMAGE_PIXELS},
     )
     settings = scenario.settings
     images = _images(scenario)
@@ -271,7 +270,7 @@ def run(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> It
         scenario.add_valid(index)
     halves = [scenario.events[:first], scenario.events[first : first + second]]
     after = scenario.events[first + second :]
-    topic = settings.topic(SUBMITTED)
+    topic = settings.kafka.topic(SUBMITTED)
 
     def wait_for(events: int) -> None:
         """Until the first `events` events all have their proof or dead letter."""

@@ -55,29 +55,29 @@ class SecuredBroker:
 
     def sasl_ssl(self, settings: Settings, password: str = SCRAM_PASSWORD) -> Settings:
         """`settings` reaching this broker over SASL_SSL as the SCRAM-SHA-512 test user."""
-        return settings.model_copy(
-            update={
-                "kafka_bootstrap_servers": f"127.0.0.1:{self.listeners.sasl_ssl_port}",
-                "kafka_security_protocol": "SASL_SSL",
-                "kafka_sasl_mechanism": "SCRAM-SHA-512",
-                "kafka_sasl_username": SCRAM_USER,
-                "kafka_sasl_password": SecretStr(password),
-                "kafka_ssl_ca_file": self.tls.ca_file,
+        return settings.updated(
+            kafka={
+                "bootstrap_servers": f"127.0.0.1:{self.listeners.sasl_ssl_port}",
+                "security_protocol": "SASL_SSL",
+                "sasl_mechanism": "SCRAM-SHA-512",
+                "sasl_username": SCRAM_USER,
+                "sasl_password": SecretStr(password),
+                "ssl_ca_file": self.tls.ca_file,
             }
         )
 
     def mtls(self, settings: Settings, with_certificate: bool = True) -> Settings:
         """`settings` reaching this broker over TLS with the test client certificate."""
         certificate = {
-            "kafka_ssl_cert_file": self.tls.client_cert_file,
-            "kafka_ssl_key_file": self.tls.client_key_file,
-            "kafka_ssl_key_password": SecretStr(KEY_PASSWORD),
+            "ssl_cert_file": self.tls.client_cert_file,
+            "ssl_key_file": self.tls.client_key_file,
+            "ssl_key_password": SecretStr(KEY_PASSWORD),
         }
-        return settings.model_copy(
-            update={
-                "kafka_bootstrap_servers": f"127.0.0.1:{self.listeners.ssl_port}",
-                "kafka_security_protocol": "SSL",
-                "kafka_ssl_ca_file": self.tls.ca_file,
+        return settings.updated(
+            kafka={
+                "bootstrap_servers": f"127.0.0.1:{self.listeners.ssl_port}",
+                "security_protocol": "SSL",
+                "ssl_ca_file": self.tls.ca_file,
                 **(certificate if with_certificate else {}),
             }
         )
@@ -98,7 +98,7 @@ def secured_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured
         home=home / "kafka",
         port=free_port(),
         controller_port=free_port(),
-        cache_dir=Settings(_env_file=None).kafka_cache_dir,
+        cache_dir=Settings(_env_file=None).dev.kafka_cache_dir,
         secured=listeners,
     )
     kafka.start()
@@ -109,8 +109,8 @@ def secured_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured
 
 
 def _base_settings() -> Settings:
-    return Settings(_env_file=None).model_copy(
-        update={"topic_prefix": f"t{uuid.uuid4().hex[:10]}.", "topic_partitions": 2}
+    return Settings(_env_file=None).updated(
+        kafka={"topic_prefix": f"t{uuid.uuid4().hex[:10]}.", "topic_partitions": 2}
     )
 
 
@@ -120,11 +120,11 @@ def test_admin_producer_and_consumer_work_over_the_secured_listener(
 ) -> None:
     settings = getattr(secured_broker, listener)(_base_settings())
     report = ensure_topics(AdminClient(confluent_config(settings)), pipeline_topics(settings))
-    assert settings.topic(SUBMITTED) in report.created
+    assert settings.kafka.topic(SUBMITTED) in report.created
     records = [(f"k{index}".encode(), f"v{index}".encode()) for index in range(5)]
-    produce(settings, settings.topic(SUBMITTED), records)
+    produce(settings, settings.kafka.topic(SUBMITTED), records)
     read = read_topic(
-        settings, settings.topic(SUBMITTED), until=lambda got: len(got) >= 5, timeout=30
+        settings, settings.kafka.topic(SUBMITTED), until=lambda got: len(got) >= 5, timeout=30
     )
     assert sorted((record.key, record.value) for record in read) == records
 
@@ -229,7 +229,7 @@ def test_kafka_console_tools_connect_with_the_properties_file_written_from_the_s
 ) -> None:
     base = _base_settings()
     sasl, mtls = secured_broker.sasl_ssl(base), secured_broker.mtls(base)
-    topic = sasl.topic(SUBMITTED)
+    topic = sasl.kafka.topic(SUBMITTED)
     ensure_topics(AdminClient(confluent_config(sasl)), pipeline_topics(sasl))
     printed = _properties_file(sasl, tmp_path / "sasl.properties")
     printed += _properties_file(mtls, tmp_path / "mtls.properties")
@@ -240,7 +240,7 @@ def test_kafka_console_tools_connect_with_the_properties_file_written_from_the_s
         [
             str(BIN / "kafka-console-producer"),
             "--bootstrap-server",
-            sasl.kafka_bootstrap_servers,
+            sasl.kafka.bootstrap_servers,
             "--producer.config",
             str(tmp_path / "sasl.properties"),
             "--topic",
@@ -252,7 +252,7 @@ def test_kafka_console_tools_connect_with_the_properties_file_written_from_the_s
         [
             str(BIN / "kafka-console-consumer"),
             "--bootstrap-server",
-            mtls.kafka_bootstrap_servers,
+            mtls.kafka.bootstrap_servers,
             "--consumer.config",
             str(tmp_path / "mtls.properties"),
             "--topic",

@@ -53,7 +53,7 @@ def run(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> It
     scenario.add_hostile_inputs(start=VALID)
     assert len(scenario.events) >= 200
     with running_worker(settings, workdir) as worker:
-        produce(settings, settings.topic(SUBMITTED), scenario.events)
+        produce(settings, settings.kafka.topic(SUBMITTED), scenario.events)
         proofs = read_proofs(settings, count=len(scenario.valid_ids), timeout=180)
         failures = read_dead_letters(settings, count=len(scenario.bad), timeout=180)
         yield Run(scenario, worker, proofs, failures)
@@ -85,7 +85,7 @@ def test_every_bad_event_is_dead_lettered_with_its_reason(run: Run) -> None:
         assert failure.error_class == expected, (key, failure.message)
         assert failure.message
         assert failure.stage in {"decode", "validate", "fetch", "hash"}
-        assert failure.source_topic == run.scenario.settings.topic(SUBMITTED)
+        assert failure.source_topic == run.scenario.settings.kafka.topic(SUBMITTED)
     original = dict(run.scenario.events)
     assert all(
         failure.original_value == original[failure.original_key or b""] for failure in run.failures
@@ -108,7 +108,7 @@ def test_proof_objects_are_in_s3_encrypted_with_their_metadata(run: Run) -> None
 def test_signatures_verify_with_only_the_key_set_and_the_documented_canonical_form(
     run: Run,
 ) -> None:
-    keys = _public_keys(run.scenario.settings.keyset_file)
+    keys = _public_keys(run.scenario.settings.signing.keyset_file)
     client = run.scenario.stack.s3.client()
     for proof in run.proofs:
         body = client.get_object(Bucket=proof.location.bucket, Key=proof.location.key)["Body"]
@@ -126,7 +126,7 @@ def test_signatures_verify_with_only_the_key_set_and_the_documented_canonical_fo
 
 def test_table_counts_equal_the_proofs(run: Run) -> None:
     settings = run.scenario.settings
-    wait_until_consumed(settings, settings.app_id, tenant_repartition_topic(settings))
+    wait_until_consumed(settings, settings.kafka.app_id, tenant_repartition_topic(settings))
     assert tenant_counts(settings) == dict(Counter(proof.tenant for proof in run.proofs))
     assert sum(tenant_counts(settings).values()) == VALID
 
@@ -146,7 +146,7 @@ def test_replayed_events_yield_byte_identical_proofs_and_leave_the_counts_alone(
     stored_before = {event_id: stored(proof) for event_id, proof in first.items()}
     replay = [(key, value) for key, value in run.scenario.events if key.decode() in replayed_ids]
 
-    produce(settings, settings.topic(SUBMITTED), replay)
+    produce(settings, settings.kafka.topic(SUBMITTED), replay)
     proofs = read_proofs(settings, count=VALID + 50, timeout=180)
 
     seen = Counter(proof.event_id for proof in proofs)
@@ -156,5 +156,5 @@ def test_replayed_events_yield_byte_identical_proofs_and_leave_the_counts_alone(
         assert proof == first[proof.event_id]
         # Same bytes, and not even rewritten.
         assert stored(proof) == stored_before[proof.event_id]
-    wait_until_consumed(settings, settings.app_id, tenant_repartition_topic(settings))
+    wait_until_consumed(settings, settings.kafka.app_id, tenant_repartition_topic(settings))
     assert sum(tenant_counts(settings).values()) == VALID  # a proof's duplicates count once

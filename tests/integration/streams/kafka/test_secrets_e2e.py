@@ -63,11 +63,11 @@ def secret_forms(settings: Settings) -> list[Secret]:
 
     The DSN is a secret as a whole; its key alone is not, by Sentry's design (it is sent in
     every request's auth header and in each envelope's trace context)."""
-    assert settings.signing_key_pem is not None
-    assert settings.s3_access_key_id is not None
-    assert settings.s3_secret_access_key is not None
-    assert settings.sentry_dsn is not None
-    pem = settings.signing_key_pem.get_secret_value()
+    assert settings.signing.key_pem is not None
+    assert settings.s3.access_key_id is not None
+    assert settings.s3.secret_access_key is not None
+    assert settings.monitoring.sentry_dsn is not None
+    pem = settings.signing.key_pem.get_secret_value()
     key = serialization.load_pem_private_key(pem.encode(), password=None)
     assert isinstance(key, Ed25519PrivateKey)
     raw = key.private_bytes(
@@ -75,9 +75,9 @@ def secret_forms(settings: Settings) -> list[Secret]:
     )
     body = "".join(pem.strip().splitlines()[1:-1])
     forms = [
-        Secret("S3 access key id", settings.s3_access_key_id.get_secret_value()),
-        Secret("S3 secret access key", settings.s3_secret_access_key.get_secret_value()),
-        Secret("Sentry DSN", settings.sentry_dsn.get_secret_value()),
+        Secret("S3 access key id", settings.s3.access_key_id.get_secret_value()),
+        Secret("S3 secret access key", settings.s3.secret_access_key.get_secret_value()),
+        Secret("Sentry DSN", settings.monitoring.sentry_dsn.get_secret_value()),
         Secret("signing key PEM", pem),
         Secret("signing key PEM body", body),
         Secret("signing key raw, hex", raw.hex()),
@@ -108,9 +108,9 @@ def deployment_records(settings: Settings) -> list[bytes]:
     topics = [
         name
         for name in metadata.topics
-        if name.startswith(settings.topic_prefix) or name.startswith(settings.app_id)
+        if name.startswith(settings.kafka.topic_prefix) or name.startswith(settings.kafka.app_id)
     ]
-    assert settings.topic(SUBMITTED) in topics
+    assert settings.kafka.topic(SUBMITTED) in topics
     consumer = Consumer(
         confluent_config(
             settings,
@@ -170,21 +170,24 @@ class Run:
 def run(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Run:
     workdir = tmp_path_factory.mktemp("secrets")
     settings = scenario_settings(local_stack, workdir)
-    assert settings.signing_key_file is not None
-    pem = settings.signing_key_file.read_text()
-    settings.signing_key_file.unlink()  # the worker has the key only from the environment
+    assert settings.signing.key_file is not None
+    pem = settings.signing.key_file.read_text()
+    settings.signing.key_file.unlink()  # the worker has the key only from the environment
     server = SentryStandIn()
     sentry_key = uuid.uuid4().hex
-    settings = settings.model_copy(
-        update={
-            "signing_key_file": None,
-            "signing_key_pem": SecretStr(pem),
-            "s3_access_key_id": SecretStr(f"AKIA{uuid.uuid4().hex[:16].upper()}"),
-            "s3_secret_access_key": SecretStr(f"s3-secret-{uuid.uuid4().hex}"),
-            "sentry_dsn": SecretStr(f"http://{sentry_key}@127.0.0.1:{server.server_address[1]}/1"),
-            "fetch_allowed_buckets": frozenset({IMAGES_BUCKET, MISSING_BUCKET}),
-            "fetch_timeout_seconds": 2.0,
-        }
+    settings = settings.updated(
+        signing={"key_file": None, "key_pem": SecretStr(pem)},
+        s3={
+            "access_key_id": SecretStr(f"AKIA{uuid.uuid4().hex[:16].upper()}"),
+            "secret_access_key": SecretStr(f"s3-secret-{uuid.uuid4().hex}"),
+        },
+        monitoring={
+            "sentry_dsn": SecretStr(f"http://{sentry_key}@127.0.0.1:{server.server_address[1]}/1")
+        },
+        fetch={
+            "allowed_buckets": frozenset({IMAGES_BUCKET, MISSING_BUCKET}),
+            "timeout_seconds": 2.0,
+        },
     )
     secrets = secret_forms(settings)
     scenario = Scenario(settings=settings, workdir=workdir, stack=local_stack)
@@ -210,10 +213,10 @@ def run(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Ru
     outputs: dict[str, bytes] = {}
     try:
         with running_worker(settings, workdir, extra_env={"NO_PROXY": "127.0.0.1"}) as worker:
-            produce(settings, settings.topic(SUBMITTED), scenario.events)
+            produce(settings, settings.kafka.topic(SUBMITTED), scenario.events)
             proofs = read_proofs(settings, count=VALID, timeout=180)
             failures = read_dead_letters(settings, count=len(scenario.bad), timeout=180)
-            metrics = httpx.get(f"http://127.0.0.1:{settings.worker_web_port}/metrics")
+            metrics = httpx.get(f"http://127.0.0.1:{settings.worker.web_port}/metrics")
             outputs["/metrics"] = metrics.content
         outputs["worker log"] = worker.log_path.read_bytes()
     finally:

@@ -32,21 +32,23 @@ def _eventually_retention(admin: AdminClient, topic: str, expected: str) -> bool
 def test_pipeline_topics_are_created_with_their_partitions_and_configs(settings: Settings) -> None:
     admin = AdminClient(confluent_config(settings))
     report = ensure_topics(admin, pipeline_topics(settings))
-    names = [settings.topic(name) for name in ("images.dlq", "images.submitted", "proofs.created")]
+    names = [
+        settings.kafka.topic(name) for name in ("images.dlq", "images.submitted", "proofs.created")
+    ]
     assert list(report.created) == names
     metadata = admin.list_topics(timeout=10).topics
     for name in names:
-        assert len(metadata[name].partitions) == settings.topic_partitions
-    submitted = _configs(admin, settings.topic("images.submitted"))
-    assert submitted["retention.ms"] == str(settings.submitted_retention_ms)
+        assert len(metadata[name].partitions) == settings.kafka.topic_partitions
+    submitted = _configs(admin, settings.kafka.topic("images.submitted"))
+    assert submitted["retention.ms"] == str(settings.kafka.submitted_retention_ms)
     assert submitted["cleanup.policy"] == "delete"
-    assert _configs(admin, settings.topic("proofs.created"))["retention.ms"] == "-1"
+    assert _configs(admin, settings.kafka.topic("proofs.created"))["retention.ms"] == "-1"
 
 
 def test_bootstrap_is_idempotent_and_repairs_config_drift(settings: Settings) -> None:
     admin = AdminClient(confluent_config(settings))
     ensure_topics(admin, pipeline_topics(settings))
-    dlq = settings.topic("images.dlq")
+    dlq = settings.kafka.topic("images.dlq")
     resource = ConfigResource(
         ConfigResource.Type.TOPIC,
         dlq,
@@ -62,17 +64,17 @@ def test_bootstrap_is_idempotent_and_repairs_config_drift(settings: Settings) ->
     assert again.created == ()
     assert again.reconfigured == (dlq,)
     # Altered configs reach the broker's view a moment after the request returns.
-    assert _eventually_retention(admin, dlq, str(settings.dlq_retention_ms))
+    assert _eventually_retention(admin, dlq, str(settings.kafka.dlq_retention_ms))
 
 
 def test_partition_count_of_an_existing_topic_is_never_changed(settings: Settings) -> None:
     admin = AdminClient(confluent_config(settings))
     ensure_topics(admin, pipeline_topics(settings))
-    wider = settings.model_copy(update={"topic_partitions": settings.topic_partitions + 2})
+    wider = settings.updated(kafka={"topic_partitions": settings.kafka.topic_partitions + 2})
 
     report = ensure_topics(admin, pipeline_topics(wider))
 
     assert len(report.warnings) == 3
     assert "left unchanged" in report.warnings[0]
-    topic = admin.list_topics(timeout=10).topics[settings.topic("images.submitted")]
-    assert len(topic.partitions) == settings.topic_partitions
+    topic = admin.list_topics(timeout=10).topics[settings.kafka.topic("images.submitted")]
+    assert len(topic.partitions) == settings.kafka.topic_partitions

@@ -58,17 +58,13 @@ def _wait_for(condition: Any, timeout: float) -> None:
 def run(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Run:
     workdir = tmp_path_factory.mktemp("sentry")
     settings = scenario_settings(local_stack, workdir)
-    assert settings.signing_key_file is not None
-    pem = settings.signing_key_file.read_text()
+    assert settings.signing.key_file is not None
+    pem = settings.signing.key_file.read_text()
     access_key, secret_key = f"AKIA{uuid.uuid4().hex[:16].upper()}", f"s3-{uuid.uuid4().hex}"
-    settings = settings.model_copy(
-        update={
-            "signing_key_file": None,
-            "signing_key_pem": SecretStr(pem),
-            "s3_access_key_id": SecretStr(access_key),
-            "s3_secret_access_key": SecretStr(secret_key),
-            "sentry_environment": ENVIRONMENT,
-        }
+    settings = settings.updated(
+        signing={"key_file": None, "key_pem": SecretStr(pem)},
+        s3={"access_key_id": SecretStr(access_key), "secret_access_key": SecretStr(secret_key)},
+        monitoring={"sentry_environment": ENVIRONMENT},
     )
     scenario = Scenario(settings=settings, workdir=workdir, stack=local_stack)
     for index in range(FIRST_VALID):
@@ -93,18 +89,18 @@ def run(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Ru
     try:
         sentry_env = {"SENTRY_DSN": server.dsn, "NO_PROXY": "127.0.0.1"}
         with running_worker(settings, workdir, extra_env=sentry_env) as worker:
-            produce(settings, settings.topic(SUBMITTED), scenario.events)
+            produce(settings, settings.kafka.topic(SUBMITTED), scenario.events)
             _wait_for(lambda: len(_dead_letter_events(server)) >= len(scenario.bad), 120)
             read_proofs(settings, count=FIRST_VALID, timeout=120)
             for index in range(FIRST_VALID, FIRST_VALID + LATER_VALID):
                 scenario.add_valid(index)
-            produce(settings, settings.topic(SUBMITTED), scenario.events[-LATER_VALID:])
+            produce(settings, settings.kafka.topic(SUBMITTED), scenario.events[-LATER_VALID:])
             proofs = read_proofs(settings, count=FIRST_VALID + LATER_VALID, timeout=120)
         log = worker.log_tail(200_000)
     finally:
         server.shutdown()
         server.server_close()
-    codec = codec_for(ImageReference.SCHEMA, topic=settings.topic(SUBMITTED))
+    codec = codec_for(ImageReference.SCHEMA, topic=settings.kafka.topic(SUBMITTED))
     images = [
         reference.inline_bytes
         for reference in (
@@ -165,7 +161,7 @@ def test_each_dead_letter_arrives_as_an_event_tagged_with_its_event_stage_and_ag
         assert exception["type"] == error_class
         assert exception["stacktrace"]["frames"]
         kafka = by_event_id[event_id]["contexts"]["kafka"]
-        assert kafka["topic"] == run.scenario.settings.topic(SUBMITTED)
+        assert kafka["topic"] == run.scenario.settings.kafka.topic(SUBMITTED)
         assert kafka["offset"] >= 0
     (undecodable,) = [e for e in events if e["tags"]["error_class"] == "DecodeFailed"]
     assert undecodable["tags"]["stage"] == "decode"

@@ -22,20 +22,20 @@ VALID = 30
 def test_prometheus_counts_every_proof_and_sees_the_lag_return_to_zero(
     local_stack: LocalStack, tmp_path: Path
 ) -> None:
-    scenario = new_scenario(local_stack, tmp_path, lag_interval_seconds=1.0)
+    scenario = new_scenario(local_stack, tmp_path, monitoring={"lag_interval_seconds": 1.0})
     settings = scenario.settings
     for index in range(VALID):
         scenario.add_valid(index)
     scenario.add_bad("garbage", b"not avro", "DecodeFailed")
     scenario.add_bad_reference(VALID, "UriNotAllowed", uri="file:///etc/passwd")
-    worker_address = f"127.0.0.1:{settings.worker_web_port}"
+    worker_address = f"127.0.0.1:{settings.worker.web_port}"
 
     with running_worker(settings, tmp_path), prometheus(tmp_path, [worker_address]) as url:
         web = f"http://{worker_address}"
         assert httpx.get(f"{web}/healthz", timeout=5).status_code == 200
         assert httpx.get(f"{web}/readyz", timeout=5).status_code == 200
         assert wait_for(url, 'up{job="credlink-worker"}', 1) == 1
-        produce(settings, settings.topic(SUBMITTED), scenario.events)
+        produce(settings, settings.kafka.topic(SUBMITTED), scenario.events)
         proofs = read_proofs(settings, count=VALID, timeout=120)
         read_dead_letters(settings, count=2, timeout=60)
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -14,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from moto import mock_aws
 from pydantic import SecretStr
 
-from streams.core.assembly import build_pipeline, build_signer, build_store
+from streams.core.assembly import build_pipeline, build_signer, build_store, build_worker_pools
+from streams.core.clock import utc_now
 from streams.core.errors import ImageTooLarge, SetupError
 from streams.core.proof_signature import verify_signed_proof
 from streams.core.signing import KeySet, key_id
@@ -22,7 +26,7 @@ from streams.core.stores.cache import CachedProofStore
 from streams.core.stores.filesystem import FilesystemProofStore
 from streams.core.stores.s3 import S3ProofStore, make_s3_client
 from streams.settings import Settings
-from tests.support.pipeline_fakes import EVENT, PNG
+from tests.support.pipeline_fakes import EVENT, PNG, InlineExecutor
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -44,9 +48,9 @@ METADATA = {
 }
 
 
-def settings(**values: Any) -> Settings:
-    """Settings from `values` only: no `.env` file, and the environment cleared by `clean_env`."""
-    return Settings(_env_file=None, **values)
+def settings(**groups: Mapping[str, object]) -> Settings:
+    """Settings from `groups` only: no `.env` file, and the environment cleared by `clean_env`."""
+    return Settings(_env_file=None).updated(**groups)
 
 
 def key_file(path: Path, mode: int) -> Path:
@@ -71,16 +75,16 @@ def s3() -> Iterator[S3Client]:
         yield client
 
 
-def s3_settings(tmp_path: Path, **values: Any) -> Settings:
+def s3_settings(tmp_path: Path, **groups: Mapping[str, object]) -> Settings:
     return settings(
-        proof_store="s3",
-        s3_bucket=BUCKET,
-        s3_region=REGION,
-        s3_access_key_id=SecretStr(ACCESS_KEY_ID),
-        s3_secret_access_key=SecretStr(SECRET_ACCESS_KEY),
-        proof_store_root=tmp_path / "unused",
-        **values,
-    )
+        store={"backend": "s3", "root": tmp_path / "unused"},
+        s3={
+            "bucket": BUCKET,
+            "region": REGION,
+            "access_key_id": SecretStr(ACCESS_KEY_ID),
+            "secret_access_key": SecretStr(SECRET_ACCESS_KEY),
+        },
+    ).updated(**groups)
 
 
 def test_build_signer_without_a_key_names_the_setting_to_set() -> None:
@@ -89,7 +93,7 @@ def test_build_signer_without_a_key_names_the_setting_to_set() -> None:
 
 
 def test_build_signer_loads_the_key_from_pem_text() -> None:
-    signer = build_signer(settings(signing_key_pem=SecretStr(PEM)))
+    signer = build_signer(settings(signing={"key_pem": SecretStr(PEM)}))
 
     assert signer.key_id == key_id(PRIVATE_KEY.public_key())
     assert KeySet([PRIVATE_KEY.public_key()]).verify(signer.key_id, b"data", signer.sign(b"data"))
@@ -99,7 +103,7 @@ def test_build_signer_loads_the_key_from_pem_text() -> None:
 def test_build_signer_loads_the_key_from_an_owner_only_file(tmp_path: Path, mode: int) -> None:
     path = key_file(tmp_path / "signing.pem", mode)
 
-    signer = build_signer(settings(signing_key_file=path))
+    signer = build_signer(settings(signing={"key_file": path}))
 
     assert signer.key_id == key_id(PRIVATE_KEY.public_key())
 
@@ -109,18 +113,18 @@ def test_build_signer_refuses_a_key_file_others_can_read(tmp_path: Path, mode: i
     path = key_file(tmp_path / "signing.pem", mode)
 
     with pytest.raises(SetupError, match="chmod 600") as refused:
-        build_signer(settings(signing_key_file=path))
+        build_signer(settings(signing={"key_file": path}))
 
     assert PEM.splitlines()[1] not in str(refused.value)
 
 
 def test_build_signer_reports_a_missing_key_file(tmp_path: Path) -> None:
     with pytest.raises(SetupError, match="does not exist"):
-        build_signer(settings(signing_key_file=tmp_path / "missing.pem"))
+        build_signer(settings(signing={"key_file": tmp_path / "missing.pem"}))
 
 
 def test_build_store_defaults_to_a_cached_filesystem_store(tmp_path: Path) -> None:
-    store = build_store(settings(proof_store_root=tmp_path / "proofs"))
+    store = build_store(settings(store={"root": tmp_path / "proofs"}))
 
     store.put("proofs/p-1.json", b"{}", METADATA)
 
@@ -130,13 +134,13 @@ def test_build_store_defaults_to_a_cached_filesystem_store(tmp_path: Path) -> No
 
 
 def test_build_store_without_cache_entries_is_the_bare_filesystem_store(tmp_path: Path) -> None:
-    store = build_store(settings(proof_store_root=tmp_path / "proofs", proof_cache_entries=0))
+    store = build_store(settings(store={"root": tmp_path / "proofs", "cache_entries": 0}))
 
     assert isinstance(store, FilesystemProofStore)
 
 
 def test_build_store_for_s3_writes_to_the_configured_bucket(tmp_path: Path, s3: S3Client) -> None:
-    store = build_store(s3_settings(tmp_path, proof_cache_entries=0))
+    store = build_store(s3_settings(tmp_path, store={"cache_entries": 0}))
 
     stored = store.put("proofs/p-1.json", b"{}", METADATA)
 
@@ -155,13 +159,39 @@ def test_build_store_for_s3_is_cached_by_default(tmp_path: Path, s3: S3Client) -
     assert f"S3ProofStore(bucket={BUCKET!r}" in repr(store)
 
 
+def test_build_store_for_s3_locks_each_proof_for_the_configured_days(
+    tmp_path: Path, s3: S3Client
+) -> None:
+    s3.create_bucket(Bucket="locked-proofs", ObjectLockEnabledForBucket=True)
+    store = build_store(
+        s3_settings(
+            tmp_path,
+            s3={"bucket": "locked-proofs", "object_lock_days": 30},
+            store={"cache_entries": 0},
+        )
+    )
+
+    store.put("proofs/p-1.json", b"{}", METADATA)
+
+    head = s3.head_object(Bucket="locked-proofs", Key="proofs/p-1.json")
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    locked_for = head["ObjectLockRetainUntilDate"] - utc_now()
+    assert timedelta(days=29) < locked_for <= timedelta(days=30)
+
+
+def test_build_store_for_s3_locks_nothing_unless_configured(tmp_path: Path, s3: S3Client) -> None:
+    build_store(s3_settings(tmp_path)).put("proofs/p-1.json", b"{}", METADATA)
+
+    assert "ObjectLockMode" not in s3.head_object(Bucket=BUCKET, Key="proofs/p-1.json")
+
+
 def test_build_pipeline_proves_with_the_configured_key_prefix_and_store(tmp_path: Path) -> None:
     pipeline = build_pipeline(
         settings(
-            signing_key_pem=SecretStr(PEM),
-            proof_store_root=tmp_path / "proofs",
-            proof_key_prefix="tenant-proofs/",
-        )
+            signing={"key_pem": SecretStr(PEM)},
+            store={"root": tmp_path / "proofs", "key_prefix": "tenant-proofs/"},
+        ),
+        InlineExecutor(),
     )
 
     proof = pipeline.prove(EVENT)
@@ -175,10 +205,11 @@ def test_build_pipeline_proves_with_the_configured_key_prefix_and_store(tmp_path
 def test_build_pipeline_bounds_images_by_the_configured_size(tmp_path: Path) -> None:
     pipeline = build_pipeline(
         settings(
-            signing_key_pem=SecretStr(PEM),
-            proof_store_root=tmp_path / "proofs",
-            max_image_bytes=len(PNG) - 1,
-        )
+            signing={"key_pem": SecretStr(PEM)},
+            store={"root": tmp_path / "proofs"},
+            fetch={"max_image_bytes": len(PNG) - 1},
+        ),
+        InlineExecutor(),
     )
 
     with pytest.raises(ImageTooLarge):
@@ -187,19 +218,21 @@ def test_build_pipeline_bounds_images_by_the_configured_size(tmp_path: Path) -> 
 
 def test_build_pipeline_without_a_signing_key_is_a_setup_error(tmp_path: Path) -> None:
     with pytest.raises(SetupError, match="CREDLINK_SIGNING_KEY_FILE"):
-        build_pipeline(settings(proof_store_root=tmp_path / "proofs"))
+        build_pipeline(settings(store={"root": tmp_path / "proofs"}), InlineExecutor())
 
 
 def test_secrets_in_the_settings_never_show_in_the_built_objects(
     tmp_path: Path, s3: S3Client
 ) -> None:
     configured = s3_settings(
-        tmp_path, signing_key_pem=SecretStr(PEM), fetch_allowed_buckets=frozenset({"uploads"})
+        tmp_path,
+        signing={"key_pem": SecretStr(PEM)},
+        fetch={"allowed_buckets": frozenset({"uploads"})},
     )
     built: list[object] = [
         build_signer(configured),
         build_store(configured),
-        build_pipeline(configured),
+        build_pipeline(configured, InlineExecutor()),
     ]
     secrets = [
         ACCESS_KEY_ID,
@@ -213,3 +246,55 @@ def test_secrets_in_the_settings_never_show_in_the_built_objects(
         shown = repr(thing) + str(thing)
         for secret in secrets:
             assert secret not in shown
+
+
+def thread_names_of_calls_running_at_once(pool: ThreadPoolExecutor, calls: int) -> set[str]:
+    """The threads of `pool` running `calls` calls that each wait until all of them run."""
+    together = threading.Barrier(calls, timeout=10)
+
+    def meet(_: int) -> str:
+        together.wait()
+        return threading.current_thread().name
+
+    return set(pool.map(meet, range(calls)))
+
+
+def test_the_worker_proves_on_as_many_named_threads_as_configured() -> None:
+    with build_worker_pools(settings(worker={"prove_concurrency": 3})) as pools:
+        names = thread_names_of_calls_running_at_once(pools.prove, 3)
+
+    assert len(names) == 3
+    assert all(name.startswith("prove_") for name in names)
+
+
+def test_the_worker_hashes_on_one_named_thread_per_usable_core() -> None:
+    cores = len(os.sched_getaffinity(0))
+    with build_worker_pools(settings()) as pools:
+        names = thread_names_of_calls_running_at_once(pools.hashing, cores)
+
+    assert len(names) == cores
+    assert all(name.startswith("hash_") for name in names)
+
+
+def test_leaving_the_worker_pools_shuts_both_down() -> None:
+    with build_worker_pools(settings()) as pools:
+        pass
+
+    for pool in (pools.prove, pools.hashing):
+        with pytest.raises(RuntimeError, match="shutdown"):
+            pool.submit(print)
+
+
+def test_a_proof_in_flight_when_the_pools_shut_down_still_hashes() -> None:
+    release = threading.Event()
+
+    def prove() -> int:
+        release.wait(10)
+        return pools.hashing.submit(len, b"picture").result()
+
+    with build_worker_pools(settings()) as pools:
+        in_flight = pools.prove.submit(prove)
+        # Released once the shutdown waits for it.
+        threading.Timer(0.2, release.set).start()
+
+    assert in_flight.result() == len(b"picture")

@@ -17,6 +17,7 @@ from streams.core.errors import (
     UnexpectedFailure,
     UriNotAllowed,
 )
+from streams.core.observing import Stage
 from streams.core.stores.base import InvalidProofKey, StoreMisconfigured
 from streams.kafka.serde import codec_for
 from tests.support.codec_samples import IMAGE_REFERENCE
@@ -64,7 +65,7 @@ def test_a_record_without_key_or_value_keeps_both_absent() -> None:
         (ImageRejected("x"), "hash"),
         (ImageTooLarge("x"), "hash"),
         (InvalidProofKey("x"), "store"),
-        (UnexpectedFailure("sign", ValueError("x")), "sign"),
+        (UnexpectedFailure(Stage.SIGN, ValueError("x")), "sign"),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
 )
@@ -132,7 +133,7 @@ def test_a_dead_letter_is_a_valid_processing_failed_record() -> None:
     codec = codec_for(ProcessingFailed.SCHEMA, topic="images.dlq")
     failure = dead_letter(
         SOURCE,
-        UnexpectedFailure("store", RuntimeError("☠" * 5000)),
+        UnexpectedFailure(Stage.STORE, RuntimeError("☠" * 5000)),
         attempts=7,
         failed_at_ms=FAILED_AT_MS,
         event=IMAGE_REFERENCE,

@@ -39,7 +39,7 @@ POLICY = FetchPolicy(
     max_bytes=MAX_BYTES,
     timeout_seconds=5.0,
     attempts=3,
-    backoff_base_seconds=0.5,
+    backoff_base_seconds=1.0,
 )
 
 
@@ -270,8 +270,8 @@ def test_slow_drip_body_is_cut_off_at_the_timeout(recorder: Recorder) -> None:
     assert len(recorder.requests) == 2
 
 
-def test_backoff_grows_exponentially_with_jitter_on_top(recorder: Recorder) -> None:
-    policy = dataclasses.replace(POLICY, attempts=4, backoff_base_seconds=1.0)
+def test_backoff_doubles_with_jitter_between_half_and_all_of_it(recorder: Recorder) -> None:
+    policy = dataclasses.replace(POLICY, attempts=4, backoff_base_seconds=2.0)
     fetcher = https_fetcher(recorder, fails_with(500), policy, jitter=0.5)
 
     with pytest.raises(FetchFailed):

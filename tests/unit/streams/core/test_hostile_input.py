@@ -37,9 +37,10 @@ from streams.core.errors import (
 )
 from streams.core.fetching import MAX_REDIRECTS, FetchPolicy, ImageFetcher
 from streams.core.imaging import ImageFacts, inspect_image
-from streams.core.observing import PipelineObserver
+from streams.core.observing import PipelineObserver, Stage
 from streams.core.pipeline import MAX_ID_CHARS
-from streams.core.processor import EventProcessor, Outcome, RetryPolicy
+from streams.core.processor import DeadLettered, EventProcessor, ProcessingResult, Proved
+from streams.core.retry import RetryPolicy
 from streams.core.stores.s3 import make_s3_client
 from streams.kafka.serde import codec_for
 from tests.support.codec_samples import PROCESSING_FAILED, PROOF_CREATED
@@ -92,7 +93,7 @@ class Worker:
     store: MemoryStore
     codec: Codec
 
-    def process(self, value: bytes | None, key: bytes | None = KEY) -> Outcome:
+    def process(self, value: bytes | None, key: bytes | None = KEY) -> ProcessingResult:
         source = SourceMessage(topic=TOPIC, partition=0, offset=7, key=key, value=value)
         return asyncio.run(self.processor.process(source))
 
@@ -114,13 +115,12 @@ def worker() -> Iterator[Worker]:
         yield Worker(processor, store, codec)
 
 
-def assert_one_clear_outcome(outcome: Outcome, value: bytes | None) -> None:
-    """Exactly one of proof and dead letter; a dead letter of a known rejection whose reason
-    is one printable line of bounded length, with the original record kept for replay."""
-    assert (outcome.proof is None) != (outcome.failure is None)
-    failure = outcome.failure
-    if failure is None:
+def assert_one_clear_outcome(outcome: ProcessingResult, value: bytes | None) -> None:
+    """A proof, or a dead letter of a known rejection whose reason is one printable line of
+    bounded length, with the original record kept for replay."""
+    if isinstance(outcome, Proved):
         return
+    failure = outcome.failure
     assert failure.error_class in REJECTIONS, (failure.error_class, failure.message)
     assert 0 < len(failure.message) <= MAX_MESSAGE_CHARS
     assert failure.message.isprintable(), failure.message  # hence a single line
@@ -131,7 +131,7 @@ def dead_letter_for(worker: Worker, value: bytes | None) -> ProcessingFailed:
     """The dead letter `value` must end in, checked by `assert_one_clear_outcome`."""
     outcome = worker.process(value)
     assert_one_clear_outcome(outcome, value)
-    assert outcome.failure is not None, outcome.proof
+    assert isinstance(outcome, DeadLettered), outcome
     return outcome.failure
 
 
@@ -502,7 +502,7 @@ def test_a_tenant_in_any_script_is_proved_and_kept_exactly(worker: Worker, tenan
 
     outcome = worker.process(value)
 
-    assert outcome.proof is not None, outcome.failure
+    assert isinstance(outcome, Proved), outcome
     assert outcome.proof.tenant == tenant
     assert _stored_tenant(worker, outcome.proof) == tenant
 
@@ -510,12 +510,12 @@ def test_a_tenant_in_any_script_is_proved_and_kept_exactly(worker: Worker, tenan
 def test_tenants_differing_only_in_unicode_normalisation_get_different_proofs(
     worker: Worker,
 ) -> None:
-    composed = worker.process(worker.encode(replace(EVENT, tenant="école"))).proof
-    decomposed = worker.process(worker.encode(replace(EVENT, tenant="e\u0301cole"))).proof
+    composed = worker.process(worker.encode(replace(EVENT, tenant="école")))
+    decomposed = worker.process(worker.encode(replace(EVENT, tenant="e\u0301cole")))
 
-    assert composed is not None
-    assert decomposed is not None
-    assert composed.proof_id != decomposed.proof_id
+    assert isinstance(composed, Proved)
+    assert isinstance(decomposed, Proved)
+    assert composed.proof.proof_id != decomposed.proof.proof_id
 
 
 @pytest.mark.parametrize(
@@ -570,11 +570,10 @@ def test_any_tenant_is_proved_unchanged_or_dead_lettered_as_an_invalid_event(
     outcome = worker.process(value)
 
     assert_one_clear_outcome(outcome, value)
-    if outcome.proof is not None:
+    if isinstance(outcome, Proved):
         assert outcome.proof.tenant == tenant
         assert _stored_tenant(worker, outcome.proof) == tenant
     else:
-        assert outcome.failure is not None
         assert (outcome.failure.error_class, outcome.failure.tenant) == ("InvalidEvent", tenant)
 
 
@@ -612,8 +611,8 @@ def test_an_unexpected_error_is_dead_lettered_by_class_without_its_text(
         with caplog.at_level(logging.DEBUG):
             outcome = asyncio.run(processor.process(source))
 
+    assert isinstance(outcome, DeadLettered)
     failure = outcome.failure
-    assert failure is not None
     assert (failure.stage, failure.error_class) == ("store", "UnexpectedFailure")
     assert "RuntimeError" in failure.message
     assert SECRET not in failure.message
@@ -630,7 +629,7 @@ def test_an_unexpected_error_is_dead_lettered_by_class_without_its_text(
         DecodeFailed("\t" * 5000),
         UriNotAllowed("x" * 5000),
         FetchFailed(""),
-        UnexpectedFailure("sign", ValueError("\n".join(["trace"] * 500))),
+        UnexpectedFailure(Stage.SIGN, ValueError("\n".join(["trace"] * 500))),
     ],
     ids=["control-characters", "tabs", "long", "empty", "unexpected"],
 )

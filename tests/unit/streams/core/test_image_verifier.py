@@ -13,9 +13,9 @@ from streams.core.errors import ImageRejected, ImageTooLarge
 from streams.core.image_verifier import (
     MAX_CANDIDATES,
     PERCEPTUAL_THRESHOLD,
+    Finding,
     StoredProofs,
     Verdict,
-    VerdictOutcome,
     Verifier,
 )
 from streams.core.imaging import ImageFacts, hamming_distance, inspect_image
@@ -141,7 +141,7 @@ class TestVerdicts:
 
         verdict = proofs.verifier().verify(original)
 
-        assert verdict.outcome is VerdictOutcome.VERIFIED_EXACT
+        assert verdict.outcome is Finding.VERIFIED_EXACT
         assert verdict.exit_code == 0
         assert verdict.verified
         assert verdict.document == document
@@ -161,7 +161,7 @@ class TestVerdicts:
 
         verdict = proofs.verifier().verify(copy)
 
-        assert verdict.outcome is VerdictOutcome.VERIFIED_PERCEPTUAL
+        assert verdict.outcome is Finding.VERIFIED_PERCEPTUAL
         assert verdict.exit_code == 10
         assert verdict.verified
         assert verdict.proof_id == document.proof_id
@@ -177,7 +177,7 @@ class TestVerdicts:
 
         verdict = proofs.verifier().verify(camera_picture(4))
 
-        assert verdict.outcome is VerdictOutcome.NOT_FOUND
+        assert verdict.outcome is Finding.NOT_FOUND
         assert verdict.exit_code == 20
         assert not verdict.verified
         assert (verdict.proof_id, verdict.document, verdict.distance) == (None, None, None)
@@ -192,7 +192,7 @@ class TestVerdicts:
         for image in (original, cdn_copy(original)):
             verdict = proofs.verifier().verify(image)
 
-            assert verdict.outcome is VerdictOutcome.SIGNATURE_INVALID
+            assert verdict.outcome is Finding.SIGNATURE_INVALID
             assert verdict.exit_code == 30
             assert verdict.proof_id == document.proof_id
             assert verdict.document is None
@@ -207,7 +207,7 @@ class TestVerdicts:
 
         verdict = proofs.verifier().verify(original)
 
-        assert verdict.outcome is VerdictOutcome.UNKNOWN_KEY
+        assert verdict.outcome is Finding.UNKNOWN_KEY
         assert verdict.exit_code == 31
         assert verdict.proof_id == document.proof_id
         assert verdict.key_id == OUTSIDER.key_id
@@ -228,7 +228,7 @@ class TestVerdicts:
 
         verdict = proofs.verifier().verify(original)
 
-        assert verdict.outcome is VerdictOutcome.MALFORMED_PROOF
+        assert verdict.outcome is Finding.MALFORMED_PROOF
         assert verdict.exit_code == 32
         assert verdict.proof_id == document.proof_id
         assert_one_line(verdict)
@@ -236,16 +236,16 @@ class TestVerdicts:
     def test_every_outcome_has_its_own_exit_code_and_only_verified_ones_are_below_20(
         self,
     ) -> None:
-        codes = {outcome: outcome.exit_code for outcome in VerdictOutcome}
+        codes = {outcome: outcome.exit_code for outcome in Finding}
 
-        assert len(set(codes.values())) == len(VerdictOutcome)
+        assert len(set(codes.values())) == len(Finding)
         assert {o for o, code in codes.items() if code < 20} == {
-            VerdictOutcome.VERIFIED_EXACT,
-            VerdictOutcome.VERIFIED_PERCEPTUAL,
+            Finding.VERIFIED_EXACT,
+            Finding.VERIFIED_PERCEPTUAL,
         }
-        assert {o for o in VerdictOutcome if o.verified} == {
-            VerdictOutcome.VERIFIED_EXACT,
-            VerdictOutcome.VERIFIED_PERCEPTUAL,
+        assert {o for o in Finding if o.verified} == {
+            Finding.VERIFIED_EXACT,
+            Finding.VERIFIED_PERCEPTUAL,
         }
         assert not {1, 2} & set(codes.values())
 
@@ -261,7 +261,7 @@ class TestVerdicts:
         assert "exif" in decoded(original).info
         assert "exif" not in decoded(copy).info
         assert decoded(copy).tobytes() == decoded(original).tobytes()
-        assert verdict.outcome is VerdictOutcome.VERIFIED_PERCEPTUAL
+        assert verdict.outcome is Finding.VERIFIED_PERCEPTUAL
         assert (verdict.distance, verdict.dhash_distance) == (0, 0)
 
 
@@ -277,7 +277,7 @@ class TestTheSignedDocumentIsTheAuthority:
 
         verdict = proofs.verifier().verify(query)
 
-        assert verdict.outcome is VerdictOutcome.NOT_FOUND
+        assert verdict.outcome is Finding.NOT_FOUND
 
     def test_an_exact_lookup_that_names_the_wrong_proof_does_not_make_a_match(
         self, proofs: Proofs
@@ -288,7 +288,7 @@ class TestTheSignedDocumentIsTheAuthority:
 
         verdict = proofs.verifier().verify(query)
 
-        assert verdict.outcome is VerdictOutcome.NOT_FOUND
+        assert verdict.outcome is Finding.NOT_FOUND
 
     def test_a_forged_proof_does_not_hide_a_genuine_one_of_the_same_image(
         self, proofs: Proofs
@@ -301,7 +301,7 @@ class TestTheSignedDocumentIsTheAuthority:
         verdict = proofs.verifier().verify(original)
 
         assert proofs.exact(None, facts(original).sha256) == forged.proof_id
-        assert verdict.outcome is VerdictOutcome.VERIFIED_EXACT
+        assert verdict.outcome is Finding.VERIFIED_EXACT
         assert verdict.proof_id == genuine.proof_id
 
     def test_a_proof_missing_from_the_store_counts_as_not_found(self, proofs: Proofs) -> None:
@@ -311,7 +311,7 @@ class TestTheSignedDocumentIsTheAuthority:
 
         verdict = proofs.verifier().verify(original)
 
-        assert verdict.outcome is VerdictOutcome.NOT_FOUND
+        assert verdict.outcome is Finding.NOT_FOUND
 
 
 class TestTenants:
@@ -320,10 +320,8 @@ class TestTenants:
         document = proofs.prove(original, event_id="e-14", tenant="globex")
         verifier = proofs.verifier()
 
-        assert verifier.verify(original, tenant="acme").outcome is VerdictOutcome.NOT_FOUND
-        assert verifier.verify(cdn_copy(original), tenant="acme").outcome is (
-            VerdictOutcome.NOT_FOUND
-        )
+        assert verifier.verify(original, tenant="acme").outcome is Finding.NOT_FOUND
+        assert verifier.verify(cdn_copy(original), tenant="acme").outcome is Finding.NOT_FOUND
         assert verifier.verify(original, tenant="globex").proof_id == document.proof_id
         assert verifier.verify(original).proof_id == document.proof_id
 
@@ -336,7 +334,7 @@ class TestTenants:
 
         verdict = proofs.verifier().verify(original, tenant="acme")
 
-        assert verdict.outcome is VerdictOutcome.NOT_FOUND
+        assert verdict.outcome is Finding.NOT_FOUND
 
 
 class TestTheImageVerified:
@@ -360,10 +358,10 @@ class TestTheImageVerified:
         assert verified.dhash_distance is not None
 
         assert verifier.verify(copy, max_distance=verified.distance - 1).outcome is (
-            VerdictOutcome.NOT_FOUND
+            Finding.NOT_FOUND
         )
         assert verifier.verify(copy, max_dhash_distance=verified.dhash_distance - 1).outcome is (
-            VerdictOutcome.NOT_FOUND
+            Finding.NOT_FOUND
         )
 
 
@@ -390,7 +388,7 @@ class TestCandidates:
 
         verdict = verifier.verify(cdn_copy(original))
 
-        assert verdict.outcome is VerdictOutcome.SIGNATURE_INVALID
+        assert verdict.outcome is Finding.SIGNATURE_INVALID
         assert len(fetched) == len(set(fetched)) == MAX_CANDIDATES
 
     def test_an_exact_match_does_not_search_the_index(self, proofs: Proofs) -> None:
@@ -421,7 +419,7 @@ def test_cdn_copies_of_a_hundred_images_are_verified_and_a_hundred_strangers_are
     for seed, data in originals.items():
         for name, transform in CDN_TRANSFORMS.items():
             verdict = verifier.verify(transform(data))
-            if verdict.outcome is VerdictOutcome.VERIFIED_PERCEPTUAL and (
+            if verdict.outcome is Finding.VERIFIED_PERCEPTUAL and (
                 verdict.proof_id == proof_ids[seed]
             ):
                 recalled[name] += 1

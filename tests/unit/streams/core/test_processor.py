@@ -14,7 +14,8 @@ from streams.core.codecs import Codec, ImageReference, ProcessingFailed
 from streams.core.dead_letters import SourceMessage
 from streams.core.errors import TransientError
 from streams.core.fetching import FetchPolicy, ImageFetcher
-from streams.core.processor import EventProcessor, Outcome, RetryPolicy
+from streams.core.processor import DeadLettered, EventProcessor, ProcessingResult, Proved
+from streams.core.retry import RetryPolicy
 from streams.core.stores.base import InvalidProofKey, ProofStore, StoreMisconfigured
 from streams.kafka.serde import codec_for
 from tests.support.codec_samples import PROCESSING_FAILED
@@ -44,7 +45,7 @@ def message(value: bytes | None) -> SourceMessage:
     return SourceMessage(topic=TOPIC, partition=PARTITION, offset=OFFSET, key=KEY, value=value)
 
 
-def process(processor: EventProcessor, source: SourceMessage) -> Outcome:
+def process(processor: EventProcessor, source: SourceMessage) -> ProcessingResult:
     return asyncio.run(processor.process(source))
 
 
@@ -87,12 +88,11 @@ def test_undecodable_bytes_are_dead_lettered_at_the_decode_stage(
     store = MemoryStore()
     garbage = b"\x00\x01 not an avro single-object message"
 
-    outcome = process(processor_for(store), message(garbage))
+    result = process(processor_for(store), message(garbage))
 
-    assert outcome.proof is None
-    assert outcome.key == KEY
-    failure = outcome.failure
-    assert failure is not None
+    assert isinstance(result, DeadLettered)
+    assert result.key == KEY
+    failure = result.failure
     assert (failure.stage, failure.error_class) == ("decode", "DecodeFailed")
     assert (failure.original_key, failure.original_value) == (KEY, garbage)
     assert (failure.source_topic, failure.source_partition, failure.source_offset) == (
@@ -111,24 +111,23 @@ def test_an_event_of_another_schema_is_dead_lettered_at_the_decode_stage(
 ) -> None:
     other = codec_for(ProcessingFailed.SCHEMA, topic="images.dlq")
 
-    outcome = process(
+    result = process(
         processor_for(MemoryStore()), message(other.encode(PROCESSING_FAILED.to_avro()))
     )
 
-    assert outcome.failure is not None
-    assert outcome.failure.stage == "decode"
-    assert "ProcessingFailed" in outcome.failure.message
+    assert isinstance(result, DeadLettered)
+    assert result.failure.stage == "decode"
+    assert "ProcessingFailed" in result.failure.message
 
 
 def test_a_tombstone_is_dead_lettered_at_the_decode_stage(processor_for: ProcessorFor) -> None:
-    outcome = process(processor_for(MemoryStore()), message(None))
+    result = process(processor_for(MemoryStore()), message(None))
 
-    assert outcome.proof is None
-    assert outcome.failure is not None
-    assert (outcome.failure.stage, outcome.failure.error_class) == ("decode", "DecodeFailed")
-    assert outcome.failure.original_value is None
-    assert outcome.failure.original_key == KEY
-    assert "tombstone" in outcome.failure.message
+    assert isinstance(result, DeadLettered)
+    assert (result.failure.stage, result.failure.error_class) == ("decode", "DecodeFailed")
+    assert result.failure.original_value is None
+    assert result.failure.original_key == KEY
+    assert "tombstone" in result.failure.message
 
 
 def test_a_valid_event_becomes_a_stored_proof(
@@ -136,12 +135,11 @@ def test_a_valid_event_becomes_a_stored_proof(
 ) -> None:
     store = MemoryStore()
 
-    outcome = process(processor_for(store), message(encoded_event))
+    result = process(processor_for(store), message(encoded_event))
 
-    assert outcome.failure is None
-    assert outcome.key == KEY
-    proof = outcome.proof
-    assert proof is not None
+    assert isinstance(result, Proved)
+    assert result.key == KEY
+    proof = result.proof
     assert (proof.event_id, proof.tenant) == (EVENT.event_id, EVENT.tenant)
     assert proof.sha256 == hashlib.sha256(PNG).hexdigest()
     assert list(store.objects) == [proof.location.key]
@@ -158,11 +156,10 @@ def test_store_failures_are_retried_with_backoff_until_they_succeed(
 ) -> None:
     store = FailingStore(error, error)
 
-    outcome = process(processor_for(store), message(encoded_event))
+    result = process(processor_for(store), message(encoded_event))
 
-    assert outcome.failure is None
-    assert outcome.proof is not None
-    assert list(store.objects) == [outcome.proof.location.key]
+    assert isinstance(result, Proved)
+    assert list(store.objects) == [result.proof.location.key]
     assert len(sleeps.seconds) == 2
     first, second = sleeps.seconds
     assert 0.1 <= first <= 0.2
@@ -203,11 +200,10 @@ def test_an_event_the_pipeline_rejects_is_dead_lettered_with_its_identity(
 ) -> None:
     value = codec.encode(event.to_avro())
 
-    outcome = process(processor_for(MemoryStore()), message(value))
+    result = process(processor_for(MemoryStore()), message(value))
 
-    assert outcome.proof is None
-    failure = outcome.failure
-    assert failure is not None
+    assert isinstance(result, DeadLettered)
+    failure = result.failure
     assert (failure.stage, failure.error_class) == (stage, error_class)
     assert (failure.event_id, failure.tenant) == (event.event_id, event.tenant)
     assert (failure.original_key, failure.original_value) == (KEY, value)
@@ -220,47 +216,20 @@ def test_attempts_of_a_dead_letter_count_the_retries_before_it(
 ) -> None:
     store = FailingStore(TransientError("timeout"), InvalidProofKey("key collides"))
 
-    outcome = process(processor_for(store), message(encoded_event))
+    result = process(processor_for(store), message(encoded_event))
 
-    assert outcome.failure is not None
-    assert (outcome.failure.stage, outcome.failure.attempts) == ("store", 2)
+    assert isinstance(result, DeadLettered)
+    assert (result.failure.stage, result.failure.attempts) == ("store", 2)
     assert len(sleeps.seconds) == 1
 
 
 def test_an_unexpected_pipeline_error_is_dead_lettered_not_raised(
     processor_for: ProcessorFor, encoded_event: bytes
 ) -> None:
-    outcome = process(
+    result = process(
         processor_for(FailingStore(RuntimeError("disk on fire"))), message(encoded_event)
     )
 
-    assert outcome.failure is not None
-    assert (outcome.failure.stage, outcome.failure.error_class) == ("store", "UnexpectedFailure")
-    assert "RuntimeError" in outcome.failure.message
-
-
-@pytest.mark.parametrize("attempt", range(1, 12))
-def test_retry_delay_is_between_half_and_all_of_the_doubling_ceiling(attempt: int) -> None:
-    ceiling = min(RETRY.max_seconds, RETRY.base_seconds * 2 ** (attempt - 1))
-
-    delays = [RETRY.delay(attempt) for _ in range(50)]
-
-    assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
-
-
-def test_retry_delay_grows_with_each_attempt_until_the_cap() -> None:
-    uncapped = [
-        attempt
-        for attempt in range(1, 40)
-        if RETRY.base_seconds * 2 ** (attempt - 1) <= RETRY.max_seconds
-    ]
-
-    delays = [RETRY.delay(attempt) for attempt in uncapped]
-
-    assert len(delays) > 5
-    assert delays == sorted(delays)
-
-
-@pytest.mark.parametrize("attempt", [20, 1_024, 1_025, 10_000, 10**9])
-def test_retry_delay_stays_capped_however_long_an_outage_lasts(attempt: int) -> None:
-    assert RETRY.max_seconds / 2 <= RETRY.delay(attempt) <= RETRY.max_seconds
+    assert isinstance(result, DeadLettered)
+    assert (result.failure.stage, result.failure.error_class) == ("store", "UnexpectedFailure")
+    assert "RuntimeError" in result.failure.message

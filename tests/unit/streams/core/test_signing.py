@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from streams.core.errors import SetupError
 from streams.core.imaging import ImageFacts
 from streams.core.proof_document import ProofDocument, canonical_json, sign_proof
-from streams.core.proof_signature import Outcome, verify_signed_proof
+from streams.core.proof_signature import SignatureCheck, verify_signed_proof
 from streams.core.signing import (
     KeySet,
     Signer,
@@ -310,7 +310,7 @@ class TestGenerateKeyPair:
         signer = Signer(load_private_key(private_path))
         assert signer.key_id == kid
         result = verify_signed_proof(sign_proof(DOCUMENT, signer).body, load_key_set(keyset_path))
-        assert result.outcome is Outcome.VALID
+        assert result.outcome is SignatureCheck.VALID
 
     def test_generating_again_merges_into_the_existing_key_set(self, tmp_path: Path) -> None:
         keyset_path = tmp_path / "keys.json"
@@ -345,7 +345,7 @@ class TestVerification:
     def test_signed_proof_is_valid(self, signer: Signer, keyset: KeySet) -> None:
         result = verify_signed_proof(sign_proof(DOCUMENT, signer).body, keyset)
 
-        assert result.outcome is Outcome.VALID
+        assert result.outcome is SignatureCheck.VALID
         assert result.is_valid
         assert result.document == DOCUMENT
         assert result.key_id == signer.key_id
@@ -354,7 +354,7 @@ class TestVerification:
         envelope = json.loads(sign_proof(DOCUMENT, signer).body)
         pretty = json.dumps(envelope, indent=4, ensure_ascii=True).encode()
 
-        assert verify_signed_proof(pretty, keyset).outcome is Outcome.VALID
+        assert verify_signed_proof(pretty, keyset).outcome is SignatureCheck.VALID
 
     @pytest.mark.parametrize(
         ("path", "value"),
@@ -376,7 +376,7 @@ class TestVerification:
 
         result = verify_signed_proof(canonical_json(envelope), keyset)
 
-        assert result.outcome is Outcome.BAD_SIGNATURE
+        assert result.outcome is SignatureCheck.BAD_SIGNATURE
         assert result.document is None
 
     def test_signature_from_a_key_outside_the_set_is_unknown_key(self, keyset: KeySet) -> None:
@@ -384,7 +384,7 @@ class TestVerification:
 
         result = verify_signed_proof(sign_proof(DOCUMENT, stranger).body, keyset)
 
-        assert result.outcome is Outcome.UNKNOWN_KEY
+        assert result.outcome is SignatureCheck.UNKNOWN_KEY
         assert result.key_id == stranger.key_id
 
     def test_signature_swapped_from_another_proof_is_bad(
@@ -397,7 +397,7 @@ class TestVerification:
         envelope["signature"] = json.loads(sign_proof(other, signer).body)["signature"]
 
         assert verify_signed_proof(canonical_json(envelope), keyset).outcome is (
-            Outcome.BAD_SIGNATURE
+            SignatureCheck.BAD_SIGNATURE
         )
 
     def test_genuine_signature_over_something_that_is_not_a_proof_is_malformed(
@@ -415,7 +415,7 @@ class TestVerification:
 
         result = verify_signed_proof(canonical_json(envelope), keyset)
 
-        assert result.outcome is Outcome.MALFORMED
+        assert result.outcome is SignatureCheck.MALFORMED
         assert result.key_id == signer.key_id
 
     @pytest.mark.parametrize(
@@ -456,11 +456,11 @@ class TestVerification:
 
         result = verify_signed_proof(mangle(text).encode(), keyset)
 
-        assert result.outcome is Outcome.MALFORMED
+        assert result.outcome is SignatureCheck.MALFORMED
         assert result.document is None
 
     def test_envelope_that_is_not_utf8_is_malformed(self, keyset: KeySet) -> None:
-        assert verify_signed_proof(b"\xff\xfe{}", keyset).outcome is Outcome.MALFORMED
+        assert verify_signed_proof(b"\xff\xfe{}", keyset).outcome is SignatureCheck.MALFORMED
 
 
 class TestBase64Url:
@@ -533,7 +533,7 @@ class TestDocumentedFormat:
 
         result = verify_signed_proof(envelope, KeySet.from_json(key_set_json))
 
-        assert result.outcome is Outcome.VALID
+        assert result.outcome is SignatureCheck.VALID
         assert (
             documented_verify_proof(envelope, key_set_json.encode())
             == json.loads(envelope)["proof"]

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from streams.core.codecs.records import ProofCreated, epoch_millis
+from streams.core.clock import EPOCH, to_epoch_millis
+from streams.core.codecs.records import ProofCreated
 from streams.core.tally import CountedProof, ProofTally, day_of, table_key
 from tests.support.codec_samples import PROOF_CREATED
 
@@ -226,19 +227,19 @@ def test_table_keys_keep_non_ascii_tenants_readable() -> None:
 @pytest.mark.parametrize(
     ("moment", "day"),
     [
-        (datetime(1970, 1, 1, tzinfo=UTC), "1970-01-01"),
+        (EPOCH, "1970-01-01"),
         (datetime(2024, 6, 10, 23, 59, 59, 999_000, tzinfo=UTC), "2024-06-10"),
         (datetime(2024, 6, 11, tzinfo=UTC), "2024-06-11"),
         (datetime(2024, 2, 29, 12, tzinfo=UTC), "2024-02-29"),
     ],
 )
 def test_day_of_is_the_utc_calendar_day(moment: datetime, day: str) -> None:
-    assert day_of(epoch_millis(moment)) == day
+    assert day_of(to_epoch_millis(moment)) == day
 
 
 @pytest.mark.usefixtures("local_time_fourteen_hours_ahead")
 def test_day_of_ignores_the_local_time_zone() -> None:
-    late_evening_utc = epoch_millis(datetime(2024, 6, 10, 23, 0, tzinfo=UTC))
+    late_evening_utc = to_epoch_millis(datetime(2024, 6, 10, 23, 0, tzinfo=UTC))
 
     assert time.localtime(late_evening_utc / 1000).tm_mday == 11
     assert day_of(late_evening_utc) == "2024-06-10"
@@ -247,7 +248,7 @@ def test_day_of_ignores_the_local_time_zone() -> None:
 @pytest.mark.usefixtures("local_time_fourteen_hours_ahead")
 def test_a_proof_is_counted_on_its_utc_day(tally: ProofTally) -> None:
     tally.record(
-        replace(PROOF, issued_at=epoch_millis(datetime(2024, 6, 10, 23, 0, tzinfo=UTC))), shard=0
+        replace(PROOF, issued_at=to_epoch_millis(datetime(2024, 6, 10, 23, 0, tzinfo=UTC))), shard=0
     )
 
     assert tally.by_day() == {("acme", "2024-06-10"): 1}

@@ -8,8 +8,10 @@ import re
 import ssl
 import stat
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
+from confluent_kafka import Producer
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from faust.auth import SASLCredentials, SSLCredentials
@@ -22,6 +24,7 @@ from streams.kafka.clients import (
     faust_broker_credentials,
     faust_broker_url,
     java_client_properties,
+    produce_with_backpressure,
     ssl_context,
     write_java_client_properties,
 )
@@ -38,26 +41,27 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     return make_pki(tmp_path_factory.mktemp("tls"), KEY_PASSWORD)
 
 
-def _settings(**values: object) -> Settings:
-    return Settings(_env_file=None, kafka_bootstrap_servers=BROKERS, **values)  # type: ignore[arg-type]
+def _settings(**kafka: object) -> Settings:
+    """Settings with `kafka` as the Kafka group, nothing from the environment or `.env`."""
+    return Settings(_env_file=None, kafka={"bootstrap_servers": BROKERS, **kafka})
 
 
 def _sasl(protocol: str, **values: object) -> Settings:
     return _settings(
-        kafka_security_protocol=protocol,
-        kafka_sasl_username="alice",
-        kafka_sasl_password=PASSWORD,
+        security_protocol=protocol,
+        sasl_username="alice",
+        sasl_password=PASSWORD,
         **values,
     )
 
 
 def _mtls(tls: TlsFiles) -> Settings:
     return _settings(
-        kafka_security_protocol="SSL",
-        kafka_ssl_ca_file=tls.ca_file,
-        kafka_ssl_cert_file=tls.client_cert_file,
-        kafka_ssl_key_file=tls.client_key_file,
-        kafka_ssl_key_password=KEY_PASSWORD,
+        security_protocol="SSL",
+        ssl_ca_file=tls.ca_file,
+        ssl_cert_file=tls.client_cert_file,
+        ssl_key_file=tls.client_key_file,
+        ssl_key_password=KEY_PASSWORD,
     )
 
 
@@ -77,7 +81,7 @@ def test_extra_client_settings_come_on_top_of_the_security_ones() -> None:
 
 
 def test_sasl_ssl_with_scram_sha_512_maps_to_librdkafka_and_aiokafka(tls: TlsFiles) -> None:
-    settings = _sasl("SASL_SSL", kafka_ssl_ca_file=tls.ca_file)
+    settings = _sasl("SASL_SSL", ssl_ca_file=tls.ca_file)
     assert confluent_config(settings) == {
         "bootstrap.servers": BROKERS,
         "security.protocol": "sasl_ssl",
@@ -107,7 +111,7 @@ def test_sasl_ssl_with_scram_sha_512_maps_to_librdkafka_and_aiokafka(tls: TlsFil
 
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "PLAIN"])
 def test_sasl_plaintext_uses_the_configured_mechanism_without_tls(mechanism: str) -> None:
-    settings = _sasl("SASL_PLAINTEXT", kafka_sasl_mechanism=mechanism)
+    settings = _sasl("SASL_PLAINTEXT", sasl_mechanism=mechanism)
     assert confluent_config(settings) == {
         "bootstrap.servers": BROKERS,
         "security.protocol": "sasl_plaintext",
@@ -144,7 +148,7 @@ def test_mutual_tls_presents_the_client_certificate(tls: TlsFiles) -> None:
 
 
 def test_tls_without_a_ca_file_trusts_the_system_store() -> None:
-    settings = _settings(kafka_security_protocol="SSL")
+    settings = _settings(security_protocol="SSL")
     assert confluent_config(settings) == {
         "bootstrap.servers": BROKERS,
         "security.protocol": "ssl",
@@ -156,7 +160,7 @@ def test_tls_without_a_ca_file_trusts_the_system_store() -> None:
 
 
 def test_a_wrong_key_password_fails_without_showing_either_password(tls: TlsFiles) -> None:
-    settings = _mtls(tls).model_copy(update={"kafka_ssl_key_password": SecretStr("not-it-123")})
+    settings = _mtls(tls).updated(kafka={"ssl_key_password": SecretStr("not-it-123")})
     with pytest.raises(ssl.SSLError) as failure:
         ssl_context(settings)
     assert "not-it-123" not in str(failure.value)
@@ -166,36 +170,36 @@ def test_a_wrong_key_password_fails_without_showing_either_password(tls: TlsFile
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"kafka_security_protocol": "SASL_SSL"}, "needs CREDLINK_KAFKA_SASL_USERNAME"),
+        ({"security_protocol": "SASL_SSL"}, "needs CREDLINK_KAFKA_SASL_USERNAME"),
         (
-            {"kafka_security_protocol": "SASL_PLAINTEXT", "kafka_sasl_username": "alice"},
+            {"security_protocol": "SASL_PLAINTEXT", "sasl_username": "alice"},
             "needs CREDLINK_KAFKA_SASL_USERNAME and CREDLINK_KAFKA_SASL_PASSWORD",
         ),
-        ({"kafka_sasl_password": PASSWORD}, "does not use SASL"),
-        ({"kafka_ssl_ca_file": Path("ca.pem")}, "does not use TLS"),
+        ({"sasl_password": PASSWORD}, "does not use SASL"),
+        ({"ssl_ca_file": Path("ca.pem")}, "does not use TLS"),
         (
             {
-                "kafka_security_protocol": "SASL_PLAINTEXT",
-                "kafka_sasl_username": "alice",
-                "kafka_sasl_password": PASSWORD,
-                "kafka_ssl_key_password": KEY_PASSWORD,
+                "security_protocol": "SASL_PLAINTEXT",
+                "sasl_username": "alice",
+                "sasl_password": PASSWORD,
+                "ssl_key_password": KEY_PASSWORD,
             },
             "does not use TLS",
         ),
         (
-            {"kafka_security_protocol": "SSL", "kafka_ssl_cert_file": Path("client.pem")},
+            {"security_protocol": "SSL", "ssl_cert_file": Path("client.pem")},
             "CREDLINK_KAFKA_SSL_CERT_FILE and CREDLINK_KAFKA_SSL_KEY_FILE go together",
         ),
         (
-            {"kafka_security_protocol": "SSL", "kafka_ssl_key_file": Path("client-key.pem")},
+            {"security_protocol": "SSL", "ssl_key_file": Path("client-key.pem")},
             "go together",
         ),
         (
-            {"kafka_security_protocol": "SSL", "kafka_ssl_key_password": KEY_PASSWORD},
+            {"security_protocol": "SSL", "ssl_key_password": KEY_PASSWORD},
             "CREDLINK_KAFKA_SSL_KEY_PASSWORD is set without CREDLINK_KAFKA_SSL_KEY_FILE",
         ),
-        ({"kafka_security_protocol": "SASL_TLS"}, "kafka_security_protocol"),
-        ({"kafka_security_protocol": "SSL", "kafka_sasl_mechanism": "GSSAPI"}, "mechanism"),
+        ({"security_protocol": "SASL_TLS"}, "security_protocol"),
+        ({"security_protocol": "SSL", "sasl_mechanism": "GSSAPI"}, "mechanism"),
     ],
 )
 def test_incomplete_or_contradictory_security_settings_are_refused(
@@ -220,16 +224,14 @@ def test_security_settings_come_from_the_environment(
 
 
 def test_java_tools_get_a_jaas_line_with_the_password_quoted() -> None:
-    settings = _sasl("SASL_SSL").model_copy(
-        update={"kafka_sasl_password": SecretStr('pa"ss\\word=1')}
-    )
+    settings = _sasl("SASL_SSL").updated(kafka={"sasl_password": SecretStr('pa"ss\\word=1')})
     assert java_client_properties(settings) == {
         "security.protocol": "SASL_SSL",
         "sasl.mechanism": "SCRAM-SHA-512",
         "sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required "
         'username="alice" password="pa\\"ss\\\\word=1";',
     }
-    plain = java_client_properties(_sasl("SASL_PLAINTEXT", kafka_sasl_mechanism="PLAIN"))
+    plain = java_client_properties(_sasl("SASL_PLAINTEXT", sasl_mechanism="PLAIN"))
     assert plain["sasl.jaas.config"].startswith(
         "org.apache.kafka.common.security.plain.PlainLoginModule required "
     )
@@ -252,7 +254,7 @@ def test_java_tools_get_the_client_key_decrypted_as_pkcs8(tls: TlsFiles) -> None
 
 
 def test_a_wrong_key_password_is_a_setup_error_naming_the_settings(tls: TlsFiles) -> None:
-    settings = _mtls(tls).model_copy(update={"kafka_ssl_key_password": SecretStr("not-it-456")})
+    settings = _mtls(tls).updated(kafka={"ssl_key_password": SecretStr("not-it-456")})
     with pytest.raises(SetupError, match="CREDLINK_KAFKA_SSL_KEY_PASSWORD") as failure:
         java_client_properties(settings)
     assert "not-it-456" not in str(failure.value)
@@ -277,3 +279,32 @@ def _read_java_properties(text: str) -> dict[str, str]:
         key, _, value = line.partition("=")
         properties[key] = re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], value)
     return properties
+
+
+class FullQueueProducer:
+    """Stands in for a confluent-kafka producer whose local queue is full for the first
+    `full_for` messages offered."""
+
+    def __init__(self, full_for: int) -> None:
+        self.full_for = full_for
+        self.produced: list[tuple[str, dict[str, Any]]] = []
+        self.polls: list[float] = []
+
+    def produce(self, topic: str, **message: Any) -> None:
+        if self.full_for:
+            self.full_for -= 1
+            raise BufferError("Local: Queue full")
+        self.produced.append((topic, message))
+
+    def poll(self, timeout: float) -> int:
+        self.polls.append(timeout)
+        return 0
+
+
+def test_a_message_meeting_a_full_queue_waits_for_deliveries_to_make_room() -> None:
+    producer = FullQueueProducer(full_for=2)
+
+    produce_with_backpressure(cast(Producer, producer), "images.submitted", key=b"k", value=b"v")
+
+    assert producer.produced == [("images.submitted", {"key": b"k", "value": b"v"})]
+    assert producer.polls == [0.5, 0.5, 0]

@@ -11,7 +11,7 @@ import pytest
 from aiokafka.errors import KafkaTimeoutError
 from faust.types import TP
 
-from streams.core.processor import RetryPolicy
+from streams.core.retry import RetryPolicy
 from streams.kafka.confirmed_table import ConfirmedTable
 
 NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0)

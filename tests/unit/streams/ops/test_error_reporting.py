@@ -212,13 +212,10 @@ def test_without_a_dsn_nothing_is_initialised() -> None:
 
 
 def test_settings_secrets_are_every_secret_string_of_the_settings() -> None:
-    settings = Settings(_env_file=None).model_copy(
-        update={
-            "s3_access_key_id": SecretStr("AKIAEXAMPLE"),
-            "s3_secret_access_key": SecretStr(S3_SECRET),
-            "signing_key_pem": SecretStr(PEM),
-            "sentry_dsn": SecretStr(DSN),
-        }
+    settings = Settings(_env_file=None).updated(
+        s3={"access_key_id": SecretStr("AKIAEXAMPLE"), "secret_access_key": SecretStr(S3_SECRET)},
+        signing={"key_pem": SecretStr(PEM)},
+        monitoring={"sentry_dsn": SecretStr(DSN)},
     )
     assert sorted(settings_secrets(settings)) == sorted(["AKIAEXAMPLE", S3_SECRET, PEM, DSN])
 

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from streams.core.codecs.records import ProcessingFailed, ProofCreated, ProofLocation
 from streams.core.errors import ImageRejected, TransientError
+from streams.core.observing import Stage
 from streams.ops.metrics import OTHER, PipelineMetrics, TableMetrics, WorkerMetrics, new_registry
 
 
@@ -86,11 +87,11 @@ def test_failed_stages_dead_letters_and_retries_are_counted_apart(
     registry: CollectorRegistry,
 ) -> None:
     observer = PipelineMetrics(WorkerMetrics(registry), "prove")
-    observer.stage_finished("store", 0.2, TransientError("s3 down"))
+    observer.stage_finished(Stage.STORE, 0.2, TransientError("s3 down"))
     observer.retrying(TransientError("s3 down"), attempt=1, delay=0.5)
-    observer.stage_finished("hash", 0.1, ImageRejected("not an image"))
+    observer.stage_finished(Stage.HASH, 0.1, ImageRejected("not an image"))
     observer.dead_lettered(failure("hash", "ImageRejected"), ImageRejected("x"), None)
-    observer.stage_finished("fetch", 0.05, None)
+    observer.stage_finished(Stage.FETCH, 0.05, None)
 
     labels = {"agent": "prove"}
     assert (

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import typing
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from streams.core.clock import from_epoch_millis
 from streams.core.codecs import ImageReference, ProcessingFailed, ProofCreated, ProofLocation
 from streams.core.codecs.records import epoch_millis
 from streams.core.codecs.schemas import SchemaSet
@@ -113,7 +114,7 @@ def test_decoded_timestamps_become_exact_epoch_millis() -> None:
 
 @pytest.mark.parametrize("millis", [0, 1, -1, 1_732_752_000_123, -62_135_596_800_000])
 def test_epoch_millis_is_exact_on_both_sides_of_the_epoch(millis: int) -> None:
-    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
+    moment = from_epoch_millis(millis)
 
     assert epoch_millis(moment) == millis
     assert epoch_millis(millis) == millis

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -11,6 +11,7 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, Re
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from streams.core.clock import utc_now
 from streams.core.errors import InputRejected, TransientError
 from streams.core.stores.base import (
     PROOF_METADATA_KEYS,
@@ -148,8 +149,8 @@ def test_retention_locks_new_objects_in_compliance_mode(s3: S3Client) -> None:
 
     head = s3.head_object(Bucket="locked-proofs", Key=KEY)
     assert head["ObjectLockMode"] == "COMPLIANCE"
-    retained_for = head["ObjectLockRetainUntilDate"] - dt.datetime.now(dt.UTC)
-    assert dt.timedelta(days=29) < retained_for <= dt.timedelta(days=30)
+    retained_for = head["ObjectLockRetainUntilDate"] - utc_now()
+    assert timedelta(days=29) < retained_for <= timedelta(days=30)
 
 
 def test_retention_on_a_bucket_without_object_lock_is_a_misconfiguration(s3: S3Client) -> None:

@@ -1,0 +1,35 @@
+"""The codecs of the agents' topics: image references in, proof events and dead letters out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streams.core.codecs.base import Codec
+from streams.core.codecs.records import ImageReference, ProcessingFailed, ProofCreated
+from streams.kafka.serde import codec_for
+from streams.kafka.topics import DLQ, PROOFS_CREATED, SUBMITTED
+from streams.settings import Settings
+
+__all__ = ["Codecs"]
+
+
+@dataclass(frozen=True)
+class Codecs:
+    submitted: Codec
+    proofs: Codec
+    dead_letters: Codec
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Codecs:
+        def codec(schema: str, topic: str) -> Codec:
+            return codec_for(
+                schema,
+                topic=settings.kafka.topic(topic),
+                registry_url=settings.kafka.schema_registry_url,
+            )
+
+        return cls(
+            submitted=codec(ImageReference.SCHEMA, SUBMITTED),
+            proofs=codec(ProofCreated.SCHEMA, PROOFS_CREATED),
+            dead_letters=codec(ProcessingFailed.SCHEMA, DLQ),
+        )

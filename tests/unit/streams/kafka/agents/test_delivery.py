@@ -1,0 +1,51 @@
+"""Specification of `streams.kafka.agents.delivery`: a publication is retried until the broker
+confirms it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka.errors import KafkaTimeoutError
+
+from streams.core.observing import PipelineObserver
+from streams.core.retry import RetryPolicy
+from streams.kafka.agents.delivery import deliver
+
+NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0)
+
+
+class Topic:
+    """A topic whose first `failures` publications the broker never confirms."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.sent: list[tuple[bytes | None, bytes]] = []
+
+    def get_topic_name(self) -> str:
+        return "proofs"
+
+    async def send(self, *, key: bytes | None, value: bytes) -> asyncio.Future[None]:
+        self.sent.append((key, value))
+        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if len(self.sent) <= self.failures:
+            sent.set_exception(KafkaTimeoutError())
+        else:
+            sent.set_result(None)
+        return sent
+
+
+class Retries(PipelineObserver):
+    def __init__(self) -> None:
+        self.attempts: list[int] = []
+
+    def retrying(self, error: BaseException, attempt: int, delay: float) -> None:
+        self.attempts.append(attempt)
+
+
+def test_an_unconfirmed_publication_is_sent_again_until_the_broker_confirms_it() -> None:
+    topic, observer = Topic(failures=2), Retries()
+
+    asyncio.run(deliver(topic, b"key", b"value", NO_WAIT, observer))  # type: ignore[arg-type]
+
+    assert topic.sent == [(b"key", b"value")] * 3
+    assert observer.attempts == [1, 2]

@@ -1,0 +1,120 @@
+"""Specification of the `prove` agent: each image reference is published as a proof event or a
+dead letter, and the next reference is taken only once that publication is confirmed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Generator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from faust.types import Message
+
+from streams.core.codecs.records import ImageReference, ProcessingFailed, ProofCreated
+from streams.core.fetching import FetchPolicy, ImageFetcher
+from streams.core.observing import PipelineObserver
+from streams.core.processor import EventProcessor
+from streams.core.retry import RetryPolicy
+from streams.kafka.agents.codecs import Codecs
+from streams.kafka.agents.prove import ProveAgent
+from streams.kafka.serde import codec_for
+from tests.support.pipeline_fakes import EVENT, InlineExecutor, MemoryStore, make_pipeline
+
+CODECS = Codecs(
+    submitted=codec_for(ImageReference.SCHEMA, topic="submitted"),
+    proofs=codec_for(ProofCreated.SCHEMA, topic="proofs"),
+    dead_letters=codec_for(ProcessingFailed.SCHEMA, topic="dead-letters"),
+)
+
+
+@dataclass
+class Sent:
+    """A publication: confirmed by the broker when awaited."""
+
+    topic: Topic
+
+    def __await__(self) -> Generator[Any, None, None]:
+        self.topic.log.append(f"confirmed on {self.topic.name}")
+        return asyncio.sleep(0).__await__()
+
+
+@dataclass
+class Topic:
+    name: str
+    log: list[str]
+
+    def get_topic_name(self) -> str:
+        return self.name
+
+    async def send(self, *, key: bytes | None, value: bytes) -> Sent:
+        self.log.append(f"sent {key!r} to {self.name}")
+        return Sent(self)
+
+
+@dataclass
+class Event:
+    message: Message
+
+
+@dataclass
+class Stream:
+    """Hands out `values` as records of the input topic, noting when each is taken."""
+
+    values: list[bytes]
+    log: list[str]
+
+    async def events(self) -> AsyncIterator[Event]:
+        for offset, value in enumerate(self.values):
+            self.log.append(f"took offset {offset}")
+            yield Event(Message("submitted", 0, offset, 0.0, 0, None, b"key", value, None))
+
+
+@pytest.fixture
+def processor() -> Iterator[EventProcessor]:
+    with ImageFetcher(FetchPolicy()) as fetcher:
+        yield EventProcessor(
+            pipeline=make_pipeline(MemoryStore(), fetcher),
+            input_codec=CODECS.submitted,
+            executor=InlineExecutor(),
+            retry=RetryPolicy(),
+        )
+
+
+def run(processor: EventProcessor, values: list[bytes]) -> list[str]:
+    log: list[str] = []
+    agent = ProveAgent(
+        processor=processor,
+        codecs=CODECS,
+        proofs=Topic("proofs", log),  # type: ignore[arg-type]
+        dead_letters=Topic("dead-letters", log),  # type: ignore[arg-type]
+        retry=RetryPolicy(),
+        observer=PipelineObserver(),
+    )
+    asyncio.run(agent(Stream(values, log)))  # type: ignore[arg-type]
+    return log
+
+
+def test_a_reference_is_proved_and_the_next_taken_only_after_the_broker_confirms(
+    processor: EventProcessor,
+) -> None:
+    proved = CODECS.submitted.encode(EVENT.to_avro())
+
+    log = run(processor, [proved, proved])
+
+    assert log == [
+        "took offset 0",
+        "sent b'key' to proofs",
+        "confirmed on proofs",
+        "took offset 1",
+        "sent b'key' to proofs",
+        "confirmed on proofs",
+    ]
+
+
+def test_a_reference_that_cannot_be_read_is_dead_lettered_under_its_key(
+    processor: EventProcessor,
+) -> None:
+    log = run(processor, [b"not an image reference"])
+
+    assert log == ["took offset 0", "sent b'key' to dead-letters", "confirmed on dead-letters"]
