@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 _KEY_ID = re.compile(r"ck_[0-9a-f]{16}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_BEARER = re.compile(r"Bearer +([^ .]+)\.([^ ]+)", re.IGNORECASE)
+# Only the alphabet keys are made of (`issue_api_key`): anything else in the header, a byte
+# that is not UTF-8 included, is no key rather than an error.
+_BEARER = re.compile(r"Bearer +([A-Za-z0-9_]{1,64})\.([A-Za-z0-9_-]{1,256})", re.IGNORECASE)
 _FILE_MODE = 0o600
 # Compared against when the key id is unknown, so an unknown id costs what a wrong secret does.
 _NO_SUCH_KEY = hashlib.sha256(b"no such key").hexdigest()

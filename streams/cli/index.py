@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -89,8 +90,18 @@ def checked_dsn(dsn: str) -> str:
     try:
         psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as error:
-        raise SetupError(f"--dsn is not a PostgreSQL connection string: {error}") from None
+        reason = _without_dsn(str(error).strip(), dsn)
+        raise SetupError(f"--dsn is not a PostgreSQL connection string: {reason}") from None
     return dsn
+
+
+def _without_dsn(message: str, dsn: str) -> str:
+    """libpq's parse error without the quoted parts of `dsn`, which may hold its password."""
+    return re.sub(
+        r'"([^"]*)"',
+        lambda quoted: '"…"' if len(quoted[1]) > 1 and quoted[1] in dsn else quoted[0],
+        message,
+    )
 
 
 @contextmanager

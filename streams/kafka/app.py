@@ -51,6 +51,14 @@ def create_app(settings: Settings) -> faust.App:
         web_bind=settings.worker.web_host,
         web_host=settings.worker.web_host,
         web_port=settings.worker.web_port,
+        # Only /metrics, /healthz and /readyz: Faust's table pages would serve any tenant's
+        # entries, and its router, graph and statistics pages the worker's internals, to
+        # whoever reaches the port.
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_metrics_enabled=False,
     )
     app.transport = Transport(app.conf.broker_consumer, app)
     registry = new_registry()

@@ -30,6 +30,7 @@ fails on is dropped, not sent unscrubbed.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -37,6 +38,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Any, cast
+from urllib.parse import quote, quote_plus
 
 import sentry_sdk
 from faust.agents import current_agent
@@ -250,12 +252,27 @@ def _tag(value: str) -> str:
 def _secrets_pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
     fragments = set()
     for secret in secrets:
-        fragments.add(secret.strip())
-        fragments.update(line.strip() for line in secret.splitlines())
+        for fragment in (secret.strip(), *(line.strip() for line in secret.splitlines())):
+            fragments.update(_spellings(fragment))
     usable = sorted((f for f in fragments if len(f) >= MIN_SECRET_CHARS), key=len, reverse=True)
     if not usable:
         return None
     return re.compile("|".join(re.escape(fragment) for fragment in usable))
+
+
+def _spellings(fragment: str) -> set[str]:
+    """`fragment` as text may carry it: as is, escaped by `repr` or JSON, percent-encoded."""
+    percent = {quote(fragment, safe=""), quote(fragment), quote_plus(fragment)}
+    lower_hex = {re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), text) for text in percent}
+    return {
+        fragment,
+        repr(fragment)[1:-1],
+        repr(fragment + "\"'")[1:-4],  # inside a string that holds both quote characters
+        json.dumps(fragment)[1:-1],
+        json.dumps(fragment, ensure_ascii=False)[1:-1],
+        *percent,
+        *lower_hex,
+    }
 
 
 def _scrub(value: Any, secrets: re.Pattern[str] | None) -> Any:

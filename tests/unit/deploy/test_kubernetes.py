@@ -433,3 +433,18 @@ def test_network_policies_admit_only_the_ports_each_component_serves() -> None:
         served = {port["containerPort"] for port in container(component).get("ports", [])}
         assert admitted == served, component
 
+
+def test_only_prometheus_reaches_the_worker_port() -> None:
+    (policy,) = [
+        policy
+        for policy in of_kind("NetworkPolicy")
+        if policy["metadata"]["name"] == "credlink-worker"
+    ]
+    (rule,) = policy["spec"]["ingress"]
+
+    assert rule["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        }
+    ]

@@ -1,4 +1,5 @@
-"""A real Prometheus server scrapes a worker while it proves events."""
+"""A real Prometheus server scrapes a worker while it proves events; the worker serves its
+metrics and health, and none of Faust's own pages."""
 
 from __future__ import annotations
 
@@ -45,6 +46,12 @@ def test_prometheus_counts_every_proof_and_sees_the_lag_return_to_zero(
         peak = wait_for(url, "max_over_time(sum(credlink_consumer_lag_records)[5m:1s]) > bool 0", 1)
         ready = wait_for(url, "credlink_worker_ready", 1)
         counted = wait_for(url, "sum(credlink_table_proofs)", VALID)
+        # Faust's own pages would serve any tenant's table entries and the partition map to
+        # whoever reaches the port.
+        pages = {
+            page: httpx.get(f"{web}{page}", timeout=5).status_code
+            for page in ("/table/proofs-counted/", "/router/", "/graph/", "/stats/")
+        }
 
     assert len(proofs) == VALID
     assert created == VALID
@@ -53,3 +60,4 @@ def test_prometheus_counts_every_proof_and_sees_the_lag_return_to_zero(
     assert ready == 1
     assert counted == VALID  # the count table, one per distinct proof
     assert peak == 1  # the backlog was visible while the events were pending
+    assert pages == dict.fromkeys(pages, 404)

@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from typer.testing import CliRunner
 
 from connectors.proof_index import (
     SourcePosition,
@@ -15,7 +14,6 @@ from connectors.proof_index import (
 )
 from connectors.proof_index.rows import IndexedProof, check_indexable, indexed_proof, proof_row
 from connectors.proof_index.service import offsets_to_commit
-from streams.cli.index import app
 from streams.core.codecs.records import ProofCreated, ProofLocation
 from tests.support.index_proofs import ISSUED_AT, at, proof
 
@@ -104,13 +102,3 @@ def test_an_indexed_proof_as_json_is_the_event_plus_when_and_where_it_was_indexe
     assert document["indexed_at"] == "2026-02-01T00:00:00+00:00"
     assert document["source"] == {"topic": "proofs.created", "partition": 1, "offset": 8}
     json.dumps(document)
-
-
-def test_a_malformed_dsn_is_one_line_naming_the_option() -> None:
-    result = CliRunner().invoke(
-        app, ["query", "--dsn", "not a dsn", "--tenant", "acme", "--sha256", "00"]
-    )
-
-    assert result.exit_code == 1
-    assert "--dsn is not a PostgreSQL connection string" in result.output
-    assert "Traceback" not in result.output

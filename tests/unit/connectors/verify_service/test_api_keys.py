@@ -47,7 +47,18 @@ def test_keys_are_added_to_the_file_never_replacing_others(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     "authorization",
-    [None, "", "Bearer", "Bearer ck_0123456789abcdef", "Basic abc", "Bearer a.b.c d"],
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ck_0123456789abcdef",
+        "Basic abc",
+        "Bearer a.b.c d",
+        # A byte that is not UTF-8, as aiohttp hands it over (surrogate-escaped).
+        "Bearer ck_0123456789abcdef.secret\udcff",
+        "Bearer ck_0123456789abcdef.s\u00e9cret",
+        "Bearer ck_0123456789abcdef." + "a" * 257,
+    ],
 )
 def test_a_malformed_authorization_header_names_no_tenant(
     tmp_path: Path, authorization: str | None

@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import faust
 import pytest
@@ -149,6 +150,39 @@ def test_a_key_line_alone_is_redacted_too() -> None:
 def test_no_secret_survives_in_any_surrounding_text(secret: str, before: str, after: str) -> None:
     event: Any = {"extra": {"a": [{"b": before + secret + after}]}, "tags": {"t": secret}}
     assert secret not in text_of(scrub_event(event, [secret]))
+
+
+ODD_SECRET = "pa55/word +&'quoted\" ünï\tcode"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        repr(ODD_SECRET),
+        repr(f"both quotes ' and \" around {ODD_SECRET}"),
+        json.dumps({"password": ODD_SECRET}),
+        json.dumps({"password": ODD_SECRET}, ensure_ascii=False),
+        quote(ODD_SECRET, safe=""),
+        quote(ODD_SECRET, safe="").lower(),
+        quote_plus(ODD_SECRET),
+        f"https://user:{quote(ODD_SECRET, safe='')}@host.test/path",
+    ],
+    ids=[
+        "repr",
+        "repr-both-quotes",
+        "json",
+        "json-unicode",
+        "percent",
+        "percent-lower-hex",
+        "form-encoded",
+        "url-userinfo",
+    ],
+)
+def test_a_secret_is_redacted_however_the_text_escaped_it(spelling: str) -> None:
+    scrubbed = text_of(scrub_event({"message": f"failed with {spelling}"}, [ODD_SECRET]))
+
+    assert REDACTED in scrubbed
+    assert "pa55" not in scrubbed
 
 
 def test_secrets_too_short_to_be_told_from_text_are_not_matched() -> None:
