@@ -74,6 +74,10 @@ class FetchPolicy:
             raise ValueError("backoff_base_seconds must not be negative")
 
 
+# How httpx words a Location header it cannot parse (a protocol error it would otherwise retry).
+_INVALID_LOCATION = "Invalid URL in location header"
+
+
 class _RetryableFetchError(Exception):
     """One attempt failed in a way another attempt may not; the message is safe to show."""
 
@@ -327,20 +331,46 @@ class ImageFetcher:
             safe = _safe_uri(str(url))
             try:
                 with self._http.stream(
-                    "GET", url, follow_redirects=False, timeout=self._policy.timeout_seconds
+                    "GET",
+                    url,
+                    # Compressed bodies would be inflated before the size cap could see them.
+                    headers={"Accept-Encoding": "identity"},
+                    follow_redirects=False,
+                    timeout=self._policy.timeout_seconds,
                 ) as response:
                     if response.is_redirect:
-                        target = str(url.join(response.headers["location"]))
-                        _check_uri_text(target, "redirect target")
-                        url = self._https_url(target, "redirect target")
+                        url = self._redirect_target(url, response, safe)
                         continue
                     self._check_http_status(response.status_code, safe)
+                    self._check_content_encoding(response, safe)
                     return self._read_capped_body(response, safe)
+            except httpx.InvalidURL as exc:
+                # httpx works out a redirect's next request even when it does not follow it.
+                raise UriNotAllowed(f"redirect target is not a valid URL: {safe}") from exc
+            except httpx.RemoteProtocolError as exc:
+                if str(exc).startswith(_INVALID_LOCATION):
+                    raise UriNotAllowed(f"redirect target is not a valid URL: {safe}") from exc
+                raise _RetryableFetchError(type(exc).__name__) from exc
             except httpx.TransportError as exc:
                 raise _RetryableFetchError(type(exc).__name__) from exc
             except httpx.HTTPError as exc:
                 raise FetchFailed(f"{type(exc).__name__}: {safe}") from exc
         raise FetchFailed(f"more than {MAX_REDIRECTS} redirects: {safe}")
+
+    def _redirect_target(self, url: httpx.URL, response: httpx.Response, safe: str) -> httpx.URL:
+        """Where a redirect from `url` points, if the policy allows it."""
+        location = response.headers.get("location")
+        if location is None:
+            raise FetchFailed(f"HTTP {response.status_code} without a Location: {safe}")
+        target = str(url.join(location))
+        _check_uri_text(target, "redirect target")
+        return self._https_url(target, "redirect target")
+
+    @staticmethod
+    def _check_content_encoding(response: httpx.Response, safe: str) -> None:
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise FetchFailed(f"content encoding {encoding[:32]!r} was not asked for: {safe}")
 
     @staticmethod
     def _check_http_status(status: int, safe: str) -> None:

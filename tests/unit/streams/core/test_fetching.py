@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -215,6 +216,18 @@ def test_redirect_within_the_allow_list_is_followed(recorder: Recorder) -> None:
 
     assert https_fetcher(recorder, handler).fetch(f"https://{HOST}/old.png") == IMAGE
     assert [request.url.path for request in recorder.requests] == ["/old.png", "/new.png"]
+
+
+@pytest.mark.parametrize("location", ["https:evil.example.net/x", "https://[::1/x", "https://a b/"])
+def test_a_malformed_redirect_target_is_not_allowed(recorder: Recorder, location: str) -> None:
+    with pytest.raises(UriNotAllowed, match="redirect target"):
+        https_fetcher(recorder, redirects_to(location)).fetch(f"https://{HOST}/image.png")
+    assert len(recorder.requests) == 1
+
+
+def test_a_redirect_without_a_location_fails_the_fetch(recorder: Recorder) -> None:
+    with pytest.raises(FetchFailed, match="without a Location"):
+        https_fetcher(recorder, lambda _: httpx.Response(302)).fetch(f"https://{HOST}/image.png")
 
 
 def test_redirect_chains_are_bounded(recorder: Recorder) -> None:
@@ -497,3 +510,22 @@ def test_missing_file_fails_permanently(image_root: Path) -> None:
 def test_file_uris_are_refused_without_configured_roots(image_root: Path) -> None:
     with pytest.raises(UriNotAllowed, match="file URIs are not allowed"):
         ImageFetcher(FetchPolicy()).fetch(f"file://{image_root}/cat.png")
+
+
+# --- content encoding ---------------------------------------------------------------------------
+
+
+def test_the_fetcher_asks_for_the_bytes_as_they_are(recorder: Recorder) -> None:
+    assert https_fetcher(recorder, image_response).fetch(f"https://{HOST}/image.png") == IMAGE
+    assert recorder.requests[0].headers["accept-encoding"] == "identity"
+
+
+def test_a_compressed_body_is_refused_before_it_is_inflated(recorder: Recorder) -> None:
+    # 64 KiB of gzip that would inflate to 64 MiB, past any image size limit.
+    bomb = gzip.compress(bytes(64 * 1024 * 1024), compresslevel=9)
+
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-encoding": "gzip"}, content=bomb)
+
+    with pytest.raises(FetchFailed, match="content encoding 'gzip' was not asked for"):
+        https_fetcher(recorder, handler).fetch(f"https://{HOST}/image.png")
