@@ -18,6 +18,7 @@ import re
 import stat
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
 from ipaddress import ip_address
@@ -291,7 +292,9 @@ class ImageFetcher:
         limit = self._policy.max_bytes
         try:
             response = client.get_object(Bucket=bucket, Key=key)
-            with response["Body"] as body:
+            # closing(), not `with` on the body: StreamingBody's `with` yields the raw urllib3
+            # stream, whose read raises urllib3's errors instead of botocore's.
+            with closing(response["Body"]) as body:
                 if response["ContentLength"] > limit:
                     raise ImageTooLarge(f"image is larger than {limit} bytes: {safe}")
                 data = body.read(limit + 1)

@@ -80,6 +80,7 @@ class FaultRun:
     tables_match: bool
     duplicates_identical: bool = True
     lost_events: frozenset[str] = frozenset()
+    dead_letter_reasons: tuple[str, ...] = ()
 
     def cells(self) -> tuple[str, ...]:
         return (
@@ -150,6 +151,10 @@ def measure_run(
         proved_before_fault=len(early),
         proofs_out=len(published),
         dlq=len(dead_letters),
+        dead_letter_reasons=tuple(
+            f"{failure.event_id}: {failure.stage}: {failure.error_class}: {failure.message}"
+            for failure in dead_letters
+        ),
         lost=len(set(event_ids) - proved - dead),
         lost_events=frozenset(set(event_ids) - proved - dead),
         duplicates=sum(count - 1 for count in copies.values()),

@@ -9,7 +9,7 @@ Failures are translated once, here: throttling, 5xx and lost connections become
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -186,7 +186,7 @@ class S3ProofStore(ProofStore):
                 if is_missing_s3_object(exc):
                     raise ProofNotFound(key) from exc
                 raise
-            with response["Body"] as body:
+            with closing(response["Body"]) as body:
                 return body.read()
 
     def _exists(self, key: str) -> bool:
@@ -211,7 +211,7 @@ class S3ProofStore(ProofStore):
                 if is_missing_s3_object(exc):
                     return None
                 raise
-            with response["Body"] as body:
+            with closing(response["Body"]) as body:
                 if response["ContentLength"] != len(data) or body.read() != data:
                     return None
         return StoredProof(store=self._bucket, key=key, version_id=response.get("VersionId"))

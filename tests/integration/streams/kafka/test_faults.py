@@ -96,7 +96,7 @@ def _assert_recovered(run: FaultRun, *workers: WorkerProcess) -> None:
     if run.lost:
         where = where_lost_events_are(workers[0].settings, set(run.lost_events))
         raise AssertionError(f"{run.lost} events lost:\n{where}\n{logs}")
-    assert run.dlq == 0, logs
+    assert run.dlq == 0, "\n".join(["dead-lettered:", *run.dead_letter_reasons, logs])
     assert run.proofs_out >= run.events_in
     assert run.tables_match, "the tables do not count each proof exactly once"
     assert run.duplicates_identical, "a republished proof differs from the first"

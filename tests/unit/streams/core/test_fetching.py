@@ -26,6 +26,7 @@ from streams.core.fetching import MAX_REDIRECTS, MAX_URI_LENGTH, FetchPolicy, Im
 from streams.core.stores.s3 import make_s3_client
 from streams.devtools.devstack.processes import free_port
 from tests.support.http_fakes import Handler, Recorder, redirects_to
+from tests.support.s3_bodies import body_cut_off
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -404,6 +405,19 @@ def test_s3_throttling_is_retried_then_is_an_outage_to_wait_out_not_a_bad_event(
         stubber.assert_no_pending_responses()
     assert not isinstance(raised.value, InputRejected)
     assert recorder.sleeps == [0.5, 1.0]
+
+
+def test_an_s3_connection_broken_mid_body_is_an_outage_to_wait_out(recorder: Recorder) -> None:
+    client = make_s3_client(None, "us-east-1", "testing", "testing", max_attempts=1)
+    fetcher = ImageFetcher(POLICY, client, sleep=recorder.sleeps.append, jitter=lambda: 0.0)
+    with Stubber(client) as stubber:
+        for _ in range(POLICY.attempts):
+            body = body_cut_off(len(IMAGE))
+            stubber.add_response("get_object", {"Body": body, "ContentLength": len(IMAGE)})
+
+        with pytest.raises(TransientError, match="ResponseStreamingError"):
+            fetcher.fetch(f"s3://{BUCKET}/images/cat.png")
+    assert len(recorder.sleeps) == POLICY.attempts - 1
 
 
 def test_an_unreachable_s3_endpoint_is_an_outage_to_wait_out(recorder: Recorder) -> None:

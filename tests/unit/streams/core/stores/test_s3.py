@@ -20,6 +20,7 @@ from streams.core.stores.base import (
     StoreMisconfigured,
 )
 from streams.core.stores.s3 import S3ProofStore, make_s3_client
+from tests.support.s3_bodies import body_cut_off
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -229,6 +230,16 @@ def test_connection_failures_are_transient(failure: Exception) -> None:
 
     with pytest.raises(TransientError, match=type(failure).__name__):
         S3ProofStore(client, BUCKET).get(KEY)
+
+
+def test_a_connection_broken_while_reading_the_body_is_transient() -> None:
+    client = offline_client()
+    with Stubber(client) as stubber:
+        body = body_cut_off(len(PROOF))
+        stubber.add_response("get_object", {"Body": body, "ContentLength": len(PROOF)})
+
+        with pytest.raises(TransientError, match=r"GetObject .* ResponseStreamingError"):
+            S3ProofStore(client, BUCKET).get(KEY)
 
 
 def test_errors_and_reprs_never_show_credentials() -> None:
