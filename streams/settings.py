@@ -164,6 +164,13 @@ class KafkaSettings(BaseModel):
         description="Confluent schema registry URL; set = Confluent wire format, "
         "unset = Avro single-object encoding.",
     )
+    connect_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        validation_alias="CREDLINK_KAFKA_CONNECT_TIMEOUT_SECONDS",
+        description="How long a command waits for the Kafka cluster to answer before it gives "
+        "up with exit status 69.",
+    )
 
     @model_validator(mode="after")
     def _security_is_complete(self) -> KafkaSettings:

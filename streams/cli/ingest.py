@@ -35,6 +35,7 @@ from connectors.ingest import (
 from connectors.reader import parse_instant
 from streams.cli.output import console, fails_cleanly
 from streams.core.assembly import s3_client
+from streams.kafka.clients import require_cluster
 from streams.settings import Settings, get_settings
 
 __all__ = ["app"]
@@ -127,6 +128,7 @@ def jsonl(
 
 
 def _publish(settings: Settings, items: Iterable[SourceItem], *, quiet: bool) -> None:
+    require_cluster(settings)
     publisher = ImageReferencePublisher(settings)
     rejected = 0
     source_error: SourceFailed | None = None

@@ -27,7 +27,8 @@ def print_error(message: object) -> None:
 
 
 def fails_cleanly(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn a SetupError into `error: <what and how to fix it>` and exit status 1."""
+    """Turn a SetupError into `error: <what and how to fix it>` and its exit status (1, or 69
+    when a service the command needs did not answer)."""
 
     @wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -35,6 +36,6 @@ def fails_cleanly(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except SetupError as error:
             print_error(error)
-            raise typer.Exit(code=1) from None
+            raise typer.Exit(code=error.exit_status) from None
 
     return run

@@ -32,6 +32,7 @@ from streams.core.codecs.records import ProofCreated
 from streams.core.errors import DecodeFailed
 from streams.core.signing import load_key_set
 from streams.core.stores.base import ProofNotFound
+from streams.kafka.clients import require_cluster
 from streams.kafka.topics import PROOFS_CREATED
 from streams.settings import get_settings
 
@@ -88,10 +89,12 @@ def tail(
     start_ms = _instant(from_time, "--from-time")
     start: Start = "beginning" if from_beginning else "end" if start_ms is None else start_ms
     write = _jsonl_writer() if output_format is OutputFormat.JSONL else _table_writer()
+    settings = get_settings()
+    require_cluster(settings)
     shown = 0
     with _stopped_by_signals() as stopping, _quiet_when_reader_leaves():
         events = proof_events(
-            get_settings(),
+            settings,
             start=start,
             follow=follow,
             stop=stopping.is_set,
@@ -127,6 +130,7 @@ def get(
     beginning (slow on a large topic: the downstream index service answers in O(1)). Exit 1 if
     there is none, or if the stored proof is missing or does not verify."""
     settings = get_settings()
+    require_cluster(settings)
     proof = find_proof(settings, proof_id, on_undecodable=_report_undecodable)
     if proof is None:
         topic = settings.kafka.topic(PROOFS_CREATED)
@@ -182,8 +186,10 @@ def export(
     until_ms = _instant(to_time, "--to-time")
     if start_ms is not None and until_ms is not None and until_ms < start_ms:
         raise typer.BadParameter("--to-time is before --from-time")
+    settings = get_settings()
+    require_cluster(settings)
     events = proof_events(
-        get_settings(),
+        settings,
         start="beginning" if start_ms is None else start_ms,
         until_time=until_ms,
         tenant=tenant,

@@ -11,6 +11,7 @@ from connectors.reader import parse_instant
 from connectors.replay import AtOffset, AtTime, Bound, ReplayReport
 from connectors.replay import replay as replay_range
 from streams.cli.output import console, fails_cleanly
+from streams.kafka.clients import require_cluster
 from streams.settings import get_settings
 
 
@@ -75,8 +76,10 @@ def replay(
         and until.timestamp_ms < start.timestamp_ms
     ):
         raise typer.BadParameter("--to-time is before --from-time")
+    settings = get_settings()
+    require_cluster(settings)
     report = replay_range(
-        get_settings(),
+        settings,
         topic,
         start=start,
         until=until,

@@ -8,11 +8,14 @@ temporarily bad (a store or broker hiccup): the work is retried with backoff, ne
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from streams.core.observing import Stage
 
 __all__ = [
     "CredlinkError",
     "DecodeFailed",
+    "DependencyUnavailable",
     "FetchFailed",
     "ImageRejected",
     "ImageTooLarge",
@@ -87,3 +90,15 @@ class TransientError(CredlinkError):
 
 class SetupError(CredlinkError):
     """The local environment cannot run the requested thing; the message says how to fix it."""
+
+    exit_status: ClassVar[int] = 1
+    """The CLI's exit status for it (README, "Troubleshooting")."""
+
+
+class DependencyUnavailable(SetupError):
+    """A service the command needs (the Kafka cluster, PostgreSQL, S3) did not answer in time.
+
+    Exit status 69 (EX_UNAVAILABLE of sysexits.h), so that scripts can tell "try again later"
+    from a wrong command line or a bad input."""
+
+    exit_status: ClassVar[int] = 69

@@ -1,16 +1,23 @@
 """Configuration of every Kafka client of the project (confluent-kafka and Faust), from settings:
-the brokers, and how to reach them securely (TLS, mutual TLS, SASL)."""
+the brokers, how to reach them securely (TLS, mutual TLS, SASL), where librdkafka logs, and the
+check a command makes before it relies on the cluster."""
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 from cryptography.hazmat.primitives import serialization
 
-from streams.core.errors import SetupError
+from streams.core.errors import DependencyUnavailable, SetupError
 from streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -18,12 +25,15 @@ if TYPE_CHECKING:
     from faust.types.auth import CredentialsT
 
 __all__ = [
+    "CLIENT_LOGGER",
     "ClientConfig",
+    "OncePerInterval",
     "confluent_config",
     "faust_broker_credentials",
     "faust_broker_url",
     "java_client_properties",
     "produce_with_backpressure",
+    "require_cluster",
     "ssl_context",
     "write_java_client_properties",
 ]
@@ -37,14 +47,65 @@ _LOGIN_MODULES = {
 
 ClientConfig = dict[str, str | int | float | bool]
 
+REPEAT_INTERVAL_SECONDS = 60.0
 
-def confluent_config(settings: Settings, extra: ClientConfig | None = None) -> ClientConfig:
-    """librdkafka configuration for a producer, consumer or admin client, plus `extra`."""
+
+class OncePerInterval(logging.Filter):
+    """Lets a message through once per `interval` seconds: a broker that stays down makes
+    librdkafka log the same connection failure every second or so."""
+
+    def __init__(self, interval: float, *, now: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._interval = interval
+        self._now = now
+        self._last_seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        now = self._now()
+        with self._lock:
+            last = self._last_seen.get(message)
+            if last is not None and now - last < self._interval:
+                return False
+            if len(self._last_seen) > 1000:
+                self._last_seen.clear()
+            self._last_seen[message] = now
+        return True
+
+
+CLIENT_LOGGER = logging.getLogger("credlink.kafka.client")
+"""Where librdkafka's own log lines go (instead of straight to standard error), each distinct
+line at most once a minute."""
+CLIENT_LOGGER.addFilter(OncePerInterval(REPEAT_INTERVAL_SECONDS))
+
+
+def confluent_config(settings: Settings, extra: ClientConfig | None = None) -> dict[str, Any]:
+    """librdkafka configuration for a producer, consumer or admin client, plus `extra`.
+
+    (Typed `Any`: confluent-kafka's type stubs do not know the `logger` entry it accepts.)"""
     return {
         "bootstrap.servers": settings.kafka.bootstrap_servers,
+        "logger": CLIENT_LOGGER,
         **_confluent_security(settings),
         **(extra or {}),
     }
+
+
+def require_cluster(settings: Settings) -> None:
+    """Return once the Kafka cluster answers a metadata request; `DependencyUnavailable` naming
+    the brokers, the setting and the fix if it does not within the connect timeout."""
+    timeout = settings.kafka.connect_timeout_seconds
+    admin = AdminClient(confluent_config(settings))
+    try:
+        admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        servers = settings.kafka.bootstrap_servers
+        raise DependencyUnavailable(
+            f"no Kafka broker answered at {servers} (CREDLINK_KAFKA_BOOTSTRAP_SERVERS) within "
+            f"{timeout:g} s: start the local stack with `credlink dev up`, or set "
+            "CREDLINK_KAFKA_BOOTSTRAP_SERVERS to your cluster"
+        ) from exc
 
 
 def produce_with_backpressure(producer: Producer, topic: str, **message: Any) -> None:

@@ -4,6 +4,7 @@ and the validation of the security settings."""
 
 from __future__ import annotations
 
+import logging
 import re
 import ssl
 import stat
@@ -20,6 +21,8 @@ from pydantic import SecretStr, ValidationError
 
 from streams.core.errors import SetupError
 from streams.kafka.clients import (
+    CLIENT_LOGGER,
+    OncePerInterval,
     confluent_config,
     faust_broker_credentials,
     faust_broker_url,
@@ -65,9 +68,9 @@ def _mtls(tls: TlsFiles) -> Settings:
     )
 
 
-def test_plaintext_adds_nothing_but_the_brokers() -> None:
+def test_plaintext_adds_nothing_but_the_brokers_and_the_log_route() -> None:
     settings = _settings()
-    assert confluent_config(settings) == {"bootstrap.servers": BROKERS}
+    assert confluent_config(settings) == {"bootstrap.servers": BROKERS, "logger": CLIENT_LOGGER}
     assert faust_broker_credentials(settings) is None
     assert ssl_context(settings) is None
     assert faust_broker_url(settings) == "kafka://kafka-1:9093;kafka://kafka-2:9093"
@@ -84,6 +87,7 @@ def test_sasl_ssl_with_scram_sha_512_maps_to_librdkafka_and_aiokafka(tls: TlsFil
     settings = _sasl("SASL_SSL", ssl_ca_file=tls.ca_file)
     assert confluent_config(settings) == {
         "bootstrap.servers": BROKERS,
+        "logger": CLIENT_LOGGER,
         "security.protocol": "sasl_ssl",
         "sasl.mechanism": "SCRAM-SHA-512",
         "sasl.username": "alice",
@@ -114,6 +118,7 @@ def test_sasl_plaintext_uses_the_configured_mechanism_without_tls(mechanism: str
     settings = _sasl("SASL_PLAINTEXT", sasl_mechanism=mechanism)
     assert confluent_config(settings) == {
         "bootstrap.servers": BROKERS,
+        "logger": CLIENT_LOGGER,
         "security.protocol": "sasl_plaintext",
         "sasl.mechanism": mechanism,
         "sasl.username": "alice",
@@ -134,6 +139,7 @@ def test_mutual_tls_presents_the_client_certificate(tls: TlsFiles) -> None:
     settings = _mtls(tls)
     assert confluent_config(settings) == {
         "bootstrap.servers": BROKERS,
+        "logger": CLIENT_LOGGER,
         "security.protocol": "ssl",
         "ssl.ca.location": str(tls.ca_file),
         "ssl.certificate.location": str(tls.client_cert_file),
@@ -151,6 +157,7 @@ def test_tls_without_a_ca_file_trusts_the_system_store() -> None:
     settings = _settings(security_protocol="SSL")
     assert confluent_config(settings) == {
         "bootstrap.servers": BROKERS,
+        "logger": CLIENT_LOGGER,
         "security.protocol": "ssl",
         "ssl.ca.location": "probe",
     }
@@ -308,3 +315,23 @@ def test_a_message_meeting_a_full_queue_waits_for_deliveries_to_make_room() -> N
 
     assert producer.produced == [("images.submitted", {"key": b"k", "value": b"v"})]
     assert producer.polls == [0.5, 0.5, 0]
+
+
+def test_librdkafka_repeats_one_line_at_most_once_a_minute() -> None:
+    clock = [1000.0]
+    repeats = OncePerInterval(60.0, now=lambda: clock[0])
+
+    def passes(message: str) -> bool:
+        return repeats.filter(logging.LogRecord("kafka", logging.ERROR, "", 0, message, None, None))
+
+    assert passes("FAIL Connect to 127.0.0.1:9092 failed")
+    assert not passes("FAIL Connect to 127.0.0.1:9092 failed")
+    assert passes("FAIL Connect to 127.0.0.1:9093 failed")
+    clock[0] += 59.0
+    assert not passes("FAIL Connect to 127.0.0.1:9092 failed")
+    clock[0] += 1.0
+    assert passes("FAIL Connect to 127.0.0.1:9092 failed")
+
+
+def test_the_client_logger_drops_repeats() -> None:
+    assert any(isinstance(f, OncePerInterval) for f in CLIENT_LOGGER.filters)
