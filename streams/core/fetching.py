@@ -12,6 +12,7 @@ them lose userinfo, query string and fragment.
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import re
@@ -22,7 +23,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
 from ipaddress import ip_address
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 from urllib.parse import SplitResult, unquote, urlsplit
@@ -125,6 +126,27 @@ def _is_ip_literal(host: str) -> bool:
     return True
 
 
+def _open_beneath(root: Path, relative: PurePosixPath) -> int:
+    """A read-only descriptor of the file at `relative` under `root`, opened one component at a
+    time without following a symlink.
+
+    `relative` was resolved, so it names no symlink; one met here was swapped in since, and
+    could point outside the root: the open fails (ELOOP, or ENOTDIR for a directory) instead.
+    O_NONBLOCK: opening a FIFO must not hang before the caller's regular-file check.
+    """
+    directory_flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    directory = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in relative.parts[:-1]:
+            inner = os.open(part, directory_flags, dir_fd=directory)
+            os.close(directory)
+            directory = inner
+        file_flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        return os.open(relative.parts[-1], file_flags, dir_fd=directory)
+    finally:
+        os.close(directory)
+
+
 class ImageFetcher:
     """Fetches image bytes for a URI that `policy` allows.
 
@@ -209,7 +231,8 @@ class ImageFetcher:
                 raise UriNotAllowed(f"S3 URIs are not allowed here: {_safe_uri(uri)}")
             return partial(self._read_s3, self._s3, bucket, key, _safe_uri(uri))
         if scheme == "file":
-            return partial(self._read_file, self._file_path(uri), _safe_uri(uri))
+            root, relative = self._file_path(uri)
+            return partial(self._read_file, root, relative, _safe_uri(uri))
         if scheme == "https":
             return partial(self._read_https, self._https_url(uri, "URI"))
         if not scheme:
@@ -239,7 +262,8 @@ class ImageFetcher:
             raise UriNotAllowed(f"S3 key has a '.' or '..' segment: {safe}")
         return bucket, key
 
-    def _file_path(self, uri: str) -> Path:
+    def _file_path(self, uri: str) -> tuple[Path, PurePosixPath]:
+        """The allowed root `uri`'s file resolves under, and its path relative to that root."""
         parts = _split(uri)
         safe = _safe_uri(uri)
         if not self._file_roots:
@@ -259,9 +283,12 @@ class ImageFetcher:
         if any(segment in (".", "..") for segment in path.split("/")):
             raise UriNotAllowed(f"file path has a '.' or '..' segment: {safe}")
         resolved = Path(os.path.realpath(path))
-        if not any(resolved.is_relative_to(root) for root in self._file_roots):
-            raise UriNotAllowed(f"file is outside the allowed roots: {safe}")
-        return resolved
+        for root in self._file_roots:
+            if resolved == root:
+                raise UriNotAllowed(f"file URI does not name a regular file: {safe}")
+            if resolved.is_relative_to(root):
+                return root, PurePosixPath(resolved.relative_to(root))
+        raise UriNotAllowed(f"file is outside the allowed roots: {safe}")
 
     def _https_url(self, uri: str, what: str) -> httpx.URL:
         """`uri` as the URL httpx will request, if its host is allowed; `what` names it in errors.
@@ -306,14 +333,13 @@ class ImageFetcher:
             raise ImageTooLarge(f"image is larger than {limit} bytes: {safe}")
         return data
 
-    def _read_file(self, path: Path, safe: str) -> bytes:
+    def _read_file(self, root: Path, relative: PurePosixPath, safe: str) -> bytes:
         limit = self._policy.max_bytes
-        # O_NOFOLLOW: the path was resolved, so a symlink here means it was swapped since.
-        # O_NONBLOCK: opening a FIFO must not hang before the regular-file check below.
-        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
-            descriptor = os.open(path, flags)
+            descriptor = _open_beneath(root, relative)
         except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise UriNotAllowed(f"file path changed while it was opened: {safe}") from exc
             raise FetchFailed(f"cannot open file ({exc.strerror}): {safe}") from exc
         try:
             status = os.fstat(descriptor)

@@ -480,6 +480,31 @@ def test_symlink_escaping_the_root_is_refused(image_root: Path) -> None:
         file_fetcher(image_root).fetch(f"file://{image_root}/escape.png")
 
 
+@pytest.mark.parametrize("swapped", ["a directory on the path", "the file itself"])
+def test_a_symlink_swapped_in_after_the_path_was_resolved_is_not_followed(
+    image_root: Path, monkeypatch: pytest.MonkeyPatch, swapped: str
+) -> None:
+    outside = image_root.parent / "outside"
+    outside.mkdir()
+    (outside / "cat.png").write_bytes(b"secret")
+    if swapped == "a directory on the path":
+        (image_root / "album").symlink_to(outside)
+        uri = f"file://{image_root}/album/cat.png"
+    else:
+        (image_root / "swapped.png").symlink_to(outside / "cat.png")
+        uri = f"file://{image_root}/swapped.png"
+    # Resolution saw real directories and files: the symlinks appeared right after it.
+    monkeypatch.setattr(os.path, "realpath", lambda path: str(path))
+
+    with pytest.raises(UriNotAllowed, match="changed while it was opened"):
+        file_fetcher(image_root).fetch(uri)
+
+
+def test_a_file_uri_naming_the_root_itself_is_refused(image_root: Path) -> None:
+    with pytest.raises(UriNotAllowed, match="not name a regular file"):
+        file_fetcher(image_root).fetch(f"file://{image_root}")
+
+
 def test_symlink_staying_inside_the_root_is_followed(image_root: Path) -> None:
     (image_root / "alias.png").symlink_to(image_root / "cat.png")
 
