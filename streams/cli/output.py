@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from streams.core.errors import SetupError
 
-__all__ = ["console", "fails_cleanly", "print_error"]
+__all__ = ["console", "fails_cleanly", "print_error", "print_waiting"]
 
 console = Console(highlight=False)
 _err = Console(stderr=True, highlight=False)
@@ -24,6 +24,16 @@ R = TypeVar("R")
 def print_error(message: object) -> None:
     """`error: <message>` on standard error, on one line (libpq, for one, writes several)."""
     _err.print("[bold red]error:[/]", escape(" ".join(str(message).split())), soft_wrap=True)
+
+
+def print_waiting(problem: object, waited_seconds: float) -> None:
+    """`waiting (N s): <problem>` on standard error, on one line: a service waiting for a
+    dependency rather than giving up."""
+    _err.print(
+        f"[bold yellow]waiting ({waited_seconds:.0f} s):[/]",
+        escape(" ".join(str(problem).split())),
+        soft_wrap=True,
+    )
 
 
 def fails_cleanly(command: Callable[P, R]) -> Callable[P, R]:

@@ -10,6 +10,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from confluent_kafka.admin import AdminClient
 from cryptography.hazmat.primitives import serialization
 
 from streams.core.errors import DependencyUnavailable, SetupError
+from streams.core.retry import RetryPolicy, retry_call
 from streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ __all__ = [
     "produce_with_backpressure",
     "require_cluster",
     "ssl_context",
+    "wait_for_cluster",
     "write_java_client_properties",
 ]
 
@@ -90,6 +93,35 @@ def confluent_config(settings: Settings, extra: ClientConfig | None = None) -> d
         **_confluent_security(settings),
         **(extra or {}),
     }
+
+
+def wait_for_cluster(
+    settings: Settings,
+    on_wait: Callable[[BaseException, float], None],
+    *,
+    report_every_seconds: float = 30.0,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], float] = time.monotonic,
+) -> None:
+    """Return once the Kafka cluster answers, however long that takes: what a long-running
+    service does where a command gives up. `on_wait` hears why and for how many seconds it has
+    waited, once when the wait begins and then at most once per `report_every_seconds`."""
+    started = now()
+    reported: list[float] = []
+
+    def report(error: BaseException, _attempts: int, _delay: float) -> None:
+        if reported and now() - reported[-1] < report_every_seconds:
+            return
+        reported.append(now())
+        on_wait(error, now() - started)
+
+    retry_call(
+        partial(require_cluster, settings),
+        RetryPolicy(base_seconds=1.0, max_seconds=10.0),
+        retry_on=DependencyUnavailable,
+        on_retry=report,
+        sleep=sleep,
+    )
 
 
 def require_cluster(settings: Settings) -> None:

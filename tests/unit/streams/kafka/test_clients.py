@@ -8,6 +8,7 @@ import logging
 import re
 import ssl
 import stat
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,7 +20,8 @@ from faust.auth import SASLCredentials, SSLCredentials
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 from pydantic import SecretStr, ValidationError
 
-from streams.core.errors import SetupError
+from streams.core.errors import DependencyUnavailable, SetupError
+from streams.kafka import clients
 from streams.kafka.clients import (
     CLIENT_LOGGER,
     OncePerInterval,
@@ -29,6 +31,7 @@ from streams.kafka.clients import (
     java_client_properties,
     produce_with_backpressure,
     ssl_context,
+    wait_for_cluster,
     write_java_client_properties,
 )
 from streams.settings import Settings
@@ -335,3 +338,35 @@ def test_librdkafka_repeats_one_line_at_most_once_a_minute() -> None:
 
 def test_the_client_logger_drops_repeats() -> None:
     assert any(isinstance(f, OncePerInterval) for f in CLIENT_LOGGER.filters)
+
+
+def test_a_service_waits_for_the_cluster_reporting_once_per_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [0.0]
+    answers = iter([False] * 40 + [True])
+
+    def require(_: Settings) -> None:
+        clock[0] += 1.0  # each metadata request waits out a 1 s connect timeout
+        if not next(answers):
+            raise DependencyUnavailable("no Kafka broker answered")
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    monkeypatch.setattr(clients, "require_cluster", require)
+    reports: list[float] = []
+
+    wait_for_cluster(
+        _settings(),
+        lambda _, waited: reports.append(waited),
+        report_every_seconds=30.0,
+        sleep=sleep,
+        now=lambda: clock[0],
+    )
+
+    assert next(answers, "drained") == "drained", "it stopped waiting before the cluster answered"
+    assert reports[0] == 1.0
+    assert len(reports) >= 2
+    assert all(later - earlier >= 30.0 for earlier, later in pairwise(reports))
+    assert len(reports) <= clock[0] / 30.0 + 1
