@@ -521,6 +521,13 @@ class DevSettings(BaseModel):
         validation_alias="CREDLINK_DEV_S3_PORT",
         description="Local S3 (moto) endpoint port.",
     )
+    postgres_port: int = Field(
+        5433,
+        ge=1,
+        le=65535,
+        validation_alias="CREDLINK_DEV_POSTGRES_PORT",
+        description="Local PostgreSQL (proof index) port.",
+    )
     kafka_cache_dir: Path = Field(
         Path.home() / ".cache" / "credlink" / "kafka",
         validation_alias="CREDLINK_KAFKA_CACHE_DIR",

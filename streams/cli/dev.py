@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -12,15 +13,23 @@ from streams.devtools.devstack.stack import LocalStack
 from streams.kafka.clients import write_java_client_properties
 from streams.settings import get_settings
 
-app = typer.Typer(help="Run the local stack: a Kafka broker, an S3 endpoint and the topics.")
+app = typer.Typer(
+    help="Run the local stack: a Kafka broker, an S3 endpoint, PostgreSQL, the topics, the "
+    "proof indexer and a worker."
+)
 
 
 @app.command()
 @fails_cleanly
-def up() -> None:
-    """Start the local broker and S3 endpoint (if not running) and create bucket and topics."""
+def up(
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Also run a worker of the pipeline.")
+    ] = True,
+) -> None:
+    """Start what is not running: the broker, the S3 endpoint and PostgreSQL, the topics and
+    the bucket, the proof indexer and a worker (development keys are made on first use)."""
     stack = LocalStack(get_settings())
-    report = stack.up()
+    report = stack.up(services=True, worker=worker)
     kafka = stack.kafka
     if report.kafka_was_running:
         console.print(
@@ -40,24 +49,35 @@ def up() -> None:
     )
     for warning in topics.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
-    client = stack.client_settings()
-    console.print("To point the worker and connectors at this stack:")
-    console.print(f"  export CREDLINK_KAFKA_BOOTSTRAP_SERVERS={client.kafka.bootstrap_servers}")
-    console.print(f"  export CREDLINK_S3_ENDPOINT_URL={client.s3.endpoint_url}")
+    for service in report.services:
+        state = "already running" if service.was_running else "started"
+        console.print(f"{service.name}: {state} (pid {service.pid}), {service.address}")
+    console.print('To use this stack from a shell: eval "$(credlink dev env)"')
+
+
+@app.command()
+@fails_cleanly
+def env() -> None:
+    """Print the `export CREDLINK_...` lines that point a shell's commands (ingest, proofs,
+    verify, index) at the local stack: eval "$(credlink dev env)"."""
+    stack = LocalStack(get_settings())
+    for name, value in stack.shell_env().items():
+        typer.echo(f"export {name}={shlex.quote(value)}")
 
 
 @app.command()
 @fails_cleanly
 def down(
     wipe: Annotated[
-        bool, typer.Option("--wipe", help="Also delete the broker's data directory.")
+        bool,
+        typer.Option("--wipe", help="Also delete the broker's and PostgreSQL's data directories."),
     ] = False,
 ) -> None:
-    """Stop the local broker and S3 endpoint, by PID."""
+    """Stop the worker, the indexer, PostgreSQL, the broker and the S3 endpoint, by PID."""
     stopped = LocalStack(get_settings()).down(wipe=wipe)
     console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
     if wipe:
-        console.print("broker data deleted")
+        console.print("broker and PostgreSQL data deleted")
 
 
 @app.command()

@@ -78,8 +78,10 @@ class OncePerInterval(logging.Filter):
 
 
 CLIENT_LOGGER = logging.getLogger("credlink.kafka.client")
-"""Where librdkafka's own log lines go (instead of straight to standard error), each distinct
-line at most once a minute."""
+"""Where librdkafka's own log lines go (instead of straight to standard error): its errors,
+each distinct line at most once a minute. Its warnings are left out: a healthy start logs some
+(`Coordinator load in progress: retrying`) that only alarm a reader."""
+CLIENT_LOGGER.setLevel(logging.ERROR)
 CLIENT_LOGGER.addFilter(OncePerInterval(REPEAT_INTERVAL_SECONDS))
 
 

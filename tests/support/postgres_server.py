@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import re
 import shutil
 import signal
 import subprocess
@@ -19,46 +18,24 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from streams.core.errors import SetupError
+from streams.devtools.devstack.postgres import (
+    SUPERUSER,
+    postgres_binaries,
+    server_account,
+    server_environment,
+)
 from tests.support.stacks import free_port
 
 __all__ = ["PostgresServer", "postgres_binaries", "postgres_server"]
 
-SERVER_USER = "postgres"
-SUPERUSER = "postgres"
-_DEBIAN_ROOT = Path("/usr/lib/postgresql")
-
-
-def postgres_binaries() -> Path:
-    """The `bin` directory of the newest PostgreSQL installed (`/usr/lib/postgresql/*/bin`)."""
-    versions = [
-        directory
-        for directory in _DEBIAN_ROOT.glob("*/bin")
-        if re.fullmatch(r"\d+", directory.parent.name)
-        and (directory / "initdb").is_file()
-        and (directory / "postgres").is_file()
-    ]
-    if versions:
-        return max(versions, key=lambda directory: int(directory.parent.name))
-    initdb = shutil.which("initdb")
-    assert initdb, (
-        f"no PostgreSQL server under {_DEBIAN_ROOT}/*/bin or on PATH: install Debian's "
-        "`postgresql` package (deploy/local/install-test-tools does)"
-    )
-    return Path(initdb).parent
-
 
 def _server_account() -> pwd.struct_passwd | None:
-    """The account to run the server as: None for the current one, unless that is root."""
-    if os.geteuid() != 0:
-        return None
+    """The account to run the server as (see `server_account`), as a test failure if none."""
     try:
-        return pwd.getpwnam(SERVER_USER)
-    except KeyError:
-        raise AssertionError(
-            f"the tests run as root, which PostgreSQL refuses to run as, and there is no "
-            f"{SERVER_USER!r} system user to run it as instead: install Debian's `postgresql` "
-            "package (it creates the user) or run the tests as a non-root user"
-        ) from None
+        return server_account()
+    except SetupError as error:
+        raise AssertionError(str(error)) from None
 
 
 class PostgresServer:
@@ -220,10 +197,7 @@ class PostgresServer:
 
     @staticmethod
     def _env() -> dict[str, str]:
-        # libpq variables of the caller (PGHOST, PGPORT, ...) must not leak into the server.
-        env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
-        env["LC_ALL"] = "C"
-        return env
+        return server_environment()
 
 
 @contextmanager

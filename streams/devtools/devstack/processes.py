@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -95,9 +96,14 @@ def require_free_port(host: str, port: int, setting: str) -> None:
 
 
 def spawn(
-    argv: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None
+    argv: Sequence[str],
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    run_as: pwd.struct_passwd | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start a server in its own session, its output appended to `log_path`."""
+    """Start a server in its own session, its output appended to `log_path`; as the account
+    `run_as` (without the caller's supplementary groups) if given."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         return subprocess.Popen(
@@ -107,6 +113,9 @@ def spawn(
             stderr=subprocess.STDOUT,
             env=dict(env) if env is not None else None,
             start_new_session=True,
+            user=run_as.pw_uid if run_as else None,
+            group=run_as.pw_gid if run_as else None,
+            extra_groups=[] if run_as else None,
         )
 
 

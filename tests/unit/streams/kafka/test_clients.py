@@ -336,7 +336,9 @@ def test_librdkafka_repeats_one_line_at_most_once_a_minute() -> None:
     assert passes("FAIL Connect to 127.0.0.1:9092 failed")
 
 
-def test_the_client_logger_drops_repeats() -> None:
+def test_the_client_logger_passes_errors_once_and_no_warnings() -> None:
+    assert CLIENT_LOGGER.isEnabledFor(logging.ERROR)
+    assert not CLIENT_LOGGER.isEnabledFor(logging.WARNING)
     assert any(isinstance(f, OncePerInterval) for f in CLIENT_LOGGER.filters)
 
 
