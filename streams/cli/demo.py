@@ -18,6 +18,7 @@ from streams.core.codecs.records import ImageReference
 from streams.core.errors import SetupError
 from streams.core.proof_signature import verify_signed_proof
 from streams.core.signing import generate_key_pair, load_key_set
+from streams.devtools.demo_checks import demo_checks
 from streams.devtools.devstack.stack import LocalStack
 from streams.devtools.devstack.worker import WorkerProcess
 from streams.devtools.samples import encode, photo
@@ -41,7 +42,7 @@ def demo(
         if report.kafka.seconds_to_ready is not None:
             console.print(f"broker ready in {report.kafka.seconds_to_ready:.1f} s")
         settings = _demo_settings(stack)
-        references = _sample_references(stack, settings, images)
+        references, originals = _sample_references(stack, settings, images)
         worker = WorkerProcess(settings, settings.dev.home, name=f"{settings.kafka.app_id}-worker")
         console.print(f"starting a worker (log: {worker.log_path}) ...")
         worker.start()
@@ -57,6 +58,8 @@ def demo(
         _print_results(settings, proofs, failures)
         if len(proofs) != images:
             raise typer.Exit(code=1)
+        if images >= 3:
+            _print_checks(settings, originals, proofs)
     finally:
         if not keep:
             stack.down()
@@ -83,13 +86,17 @@ def _demo_settings(stack: LocalStack) -> Settings:
     )
 
 
-def _sample_references(stack: LocalStack, settings: Settings, count: int) -> list[ImageReference]:
-    """`count` sample images, from S3, from files and inline; plus two bad references."""
+def _sample_references(
+    stack: LocalStack, settings: Settings, count: int
+) -> tuple[list[ImageReference], dict[str, bytes]]:
+    """`count` sample images, from S3, from files and inline, plus two bad references; and the
+    images by event id."""
     s3 = stack.s3.client()
     stack.s3.ensure_bucket(SAMPLE_BUCKET)
     image_dir = Path(settings.fetch.file_roots[0])
     now = now_millis()
     references = []
+    originals: dict[str, bytes] = {}
     for index in range(count):
         image_format = FORMATS[index % len(FORMATS)]
         data = encode(photo(320 + 40 * index, 240 + 30 * index, seed=index), image_format)
@@ -103,6 +110,7 @@ def _sample_references(stack: LocalStack, settings: Settings, count: int) -> lis
             uri = (image_dir / name).as_uri()
         else:
             uri, fields = f"https://cdn.example.com/{name}", {"inline_bytes": data}
+        originals[f"{settings.kafka.app_id}-{index:03d}"] = data
         references.append(
             ImageReference(
                 event_id=f"{settings.kafka.app_id}-{index:03d}",
@@ -121,7 +129,7 @@ def _sample_references(stack: LocalStack, settings: Settings, count: int) -> lis
                 submitted_at=now,
             )
         )
-    return references
+    return references, originals
 
 
 def _print_results(settings: Settings, proofs: list, failures: list) -> None:  # type: ignore[type-arg]
@@ -129,7 +137,7 @@ def _print_results(settings: Settings, proofs: list, failures: list) -> None:  #
     keyset = load_key_set(settings.signing.keyset_file)
     table = Table(title="Proofs")
     for column in ("event", "tenant", "format", "size", "sha256", "pHash", "proof id", "signature"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for proof in sorted(proofs, key=lambda proof: proof.event_id):
         verdict = verify_signed_proof(store.get(proof.location.key), keyset)
         table.add_row(
@@ -145,8 +153,26 @@ def _print_results(settings: Settings, proofs: list, failures: list) -> None:  #
     console.print(table)
     dead = Table(title="Dead letters")
     for column in ("event", "stage", "error", "reason"):
-        dead.add_column(column)
+        dead.add_column(column, overflow="fold")
     for failure in failures:
         dead.add_row(failure.event_id or "?", failure.stage, failure.error_class, failure.message)
     console.print(dead)
     console.print(f"proofs stored under {settings.store.root}")
+
+
+def _print_checks(settings: Settings, originals: dict[str, bytes], proofs: list) -> None:  # type: ignore[type-arg]
+    checks = demo_checks(
+        originals,
+        proofs,
+        build_store(settings),
+        load_key_set(settings.signing.keyset_file),
+        max_image_bytes=settings.fetch.max_image_bytes,
+        max_image_pixels=settings.fetch.max_image_pixels,
+    )
+    table = Table(title="Verifying copies (credlink verify's verdicts and exit codes)")
+    for column in ("image", "verdict", "exit", "why"):
+        table.add_column(column, overflow="fold")
+    for check in checks:
+        verdict = check.verdict
+        table.add_row(check.what, verdict.outcome.value, str(verdict.exit_code), verdict.message)
+    console.print(table)

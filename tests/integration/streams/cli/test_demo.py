@@ -1,4 +1,5 @@
-"""`credlink demo` runs the whole flow on its own stack and leaves nothing running."""
+"""`credlink demo` runs the whole flow on its own stack, ends with the verdicts on copies of its
+images, and leaves nothing running."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.integration
 CREDLINK = str(Path(sys.executable).parent / "credlink")
 
 
-def test_demo_proves_sample_images_dead_letters_bad_ones_and_stops(tmp_path: Path) -> None:
+def test_demo_proves_images_dead_letters_bad_ones_verifies_copies_and_stops(
+    tmp_path: Path,
+) -> None:
     settings = stack_settings(tmp_path)
     env = {
         **{key: value for key, value in os.environ.items() if not key.startswith("CREDLINK_")},
@@ -42,6 +45,19 @@ def test_demo_proves_sample_images_dead_letters_bad_ones_and_stops(tmp_path: Pat
     verified = re.findall(r"│ valid\s+│$", result.stdout, re.M)
     assert len(verified) == 6, result.stdout
     assert result.stdout.count("UriNotAllowed") == 2
+    verdicts = re.findall(
+        r"│ (verified_exact|verified_perceptual|not_found|signature_invalid)\s+│ (\d+)\s+│",
+        result.stdout,
+    )
+    assert verdicts == [
+        ("verified_perceptual", "10"),
+        ("verified_perceptual", "10"),
+        ("not_found", "20"),
+        ("signature_invalid", "30"),
+    ], result.stdout
+    assert len(re.findall(r"but at pHash distance \d+ and dHash distance \d+", result.stdout)) == 2
     assert "local stack stopped" in result.stdout
+    assert "FAIL" not in result.stderr, result.stderr
+    assert "GETPID" not in result.stderr, result.stderr
     stack = LocalStack(settings)
-    assert [status.state for status in stack.status()] == ["stopped", "stopped"]
+    assert {status.state for status in stack.status()} == {"stopped"}
