@@ -1,4 +1,5 @@
-"""Reading the pipeline's output topics: proof events and dead letters, decoded.
+"""Reading the pipeline's output topics: proof events, credential events and dead letters,
+decoded.
 
 Every reader here is a throwaway consumer that commits nothing (see `connectors.reader`), so
 reading never moves the offsets of the workers or of any downstream group. Both wire formats
@@ -12,24 +13,25 @@ from typing import TypeVar
 
 from connectors.reader import Record, Start, read_topic, scan_topic
 from streams.core.codecs import Codec
-from streams.core.codecs.records import ProcessingFailed, ProofCreated
+from streams.core.codecs.records import CredentialIssued, ProcessingFailed, ProofCreated
 from streams.core.errors import DecodeFailed
 from streams.core.proof_signature import VerificationResult, verify_signed_proof
 from streams.core.signing import KeySet
 from streams.core.stores.base import ProofStore
 from streams.kafka.serde import codec_for
-from streams.kafka.topics import DLQ, PROOFS_CREATED
+from streams.kafka.topics import CREDENTIALS_CREATED, DLQ, PROOFS_CREATED
 from streams.settings import Settings
 
 __all__ = [
     "find_proof",
     "proof_events",
+    "read_credentials",
     "read_dead_letters",
     "read_proofs",
     "verify_stored_proof",
 ]
 
-R = TypeVar("R", ProofCreated, ProcessingFailed)
+R = TypeVar("R", ProofCreated, ProcessingFailed, CredentialIssued)
 
 Undecodable = Callable[[Record, DecodeFailed], None]
 """Told about each record that is no proof event; the reader skips it and goes on."""
@@ -39,6 +41,11 @@ def read_proofs(settings: Settings, *, count: int, timeout: float) -> list[Proof
     """Proof events from the start of `proofs.created`: `count` of them, or all that arrive
     within `timeout` seconds."""
     return _read(settings, PROOFS_CREATED, ProofCreated, count, timeout)
+
+
+def read_credentials(settings: Settings, *, count: int, timeout: float) -> list[CredentialIssued]:
+    """Credential events from the start of `credentials.created`, like `read_proofs`."""
+    return _read(settings, CREDENTIALS_CREATED, CredentialIssued, count, timeout)
 
 
 def read_dead_letters(settings: Settings, *, count: int, timeout: float) -> list[ProcessingFailed]:

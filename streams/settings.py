@@ -31,6 +31,7 @@ from pydantic_settings import (
 )
 
 __all__ = [
+    "ContentCredentialSettings",
     "DevSettings",
     "FetchSettings",
     "KafkaSettings",
@@ -330,6 +331,36 @@ class SigningSettings(BaseModel):
     )
 
 
+class ContentCredentialSettings(BaseModel):
+    """C2PA Content Credentials: whether they are issued, with which certificates, and the trust
+    anchors a verifier accepts."""
+
+    model_config = _GROUP_CONFIG
+
+    enabled: bool = Field(
+        False,
+        validation_alias="CREDLINK_C2PA_ENABLED",
+        description="Issue a C2PA manifest for every proof.",
+    )
+    embed: bool = Field(
+        False,
+        validation_alias="CREDLINK_C2PA_EMBED",
+        description="Also store the image with its manifest embedded, for publishers who serve it.",
+    )
+    certificate_chain_file: Path | None = Field(
+        None,
+        validation_alias="CREDLINK_C2PA_CERTIFICATE_CHAIN_FILE",
+        description="PEM certificate chain of the signing key, leaf first "
+        "(`credlink keys certificate` makes a development one); required when C2PA is enabled.",
+    )
+    trust_anchors_file: Path | None = Field(
+        None,
+        validation_alias="CREDLINK_C2PA_TRUST_ANCHORS_FILE",
+        description="PEM file of the CA certificates a manifest's signer is trusted under, for "
+        "verifiers; unset = a valid manifest is reported `Valid`, never `Trusted`.",
+    )
+
+
 class ProofStoreSettings(BaseModel):
     """Where proofs are written and read, and the keys and metadata they get."""
 
@@ -613,6 +644,7 @@ class Settings(BaseSettings):
     s3: S3Settings = Field(default_factory=S3Settings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     signing: SigningSettings = Field(default_factory=SigningSettings)
+    c2pa: ContentCredentialSettings = Field(default_factory=ContentCredentialSettings)
     store: ProofStoreSettings = Field(default_factory=ProofStoreSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)

@@ -1,5 +1,5 @@
-"""Proof events as rows of the `proofs` and `proof_phash_bands` tables, and rows back as
-indexed proofs and perceptual index entries."""
+"""Proof events as rows of the `proofs` and `proof_phash_bands` tables, credential events as rows
+of `credentials`, and rows back as indexed proofs, credentials and perceptual index entries."""
 
 from __future__ import annotations
 
@@ -9,20 +9,31 @@ from datetime import datetime
 from typing import Any
 
 from streams.core.clock import from_epoch_millis
-from streams.core.codecs.records import ProofCreated, ProofLocation, epoch_millis
+from streams.core.codecs.records import (
+    CredentialIssued,
+    ProofCreated,
+    ProofLocation,
+    epoch_millis,
+)
 from streams.core.errors import InputRejected
+from streams.core.image_fingerprint import ISCC_ALGORITHM
 from streams.core.observing import Stage
 from streams.core.perceptual_index import IndexEntry, band_values
 
 __all__ = [
+    "CREDENTIAL_COLUMNS",
     "PROOF_COLUMNS",
     "SOURCE_COLUMNS",
+    "IndexedCredential",
     "IndexedProof",
     "SourcePosition",
     "UnindexableProof",
+    "check_credential_indexable",
     "check_indexable",
+    "credential_row",
     "filed_bands",
     "index_entry",
+    "indexed_credential",
     "indexed_proof",
     "proof_row",
 ]
@@ -49,12 +60,29 @@ PROOF_COLUMNS: tuple[str, ...] = (
     "issued_at",
     "schema_version",
 )
+# The credential's own fields, as the proof's.
+CREDENTIAL_COLUMNS: tuple[str, ...] = (
+    "manifest_id",
+    "proof_id",
+    "event_id",
+    "tenant",
+    "media_type",
+    "image_sha256",
+    "bucket",
+    "object_key",
+    "version_id",
+    "manifest_bytes",
+    "soft_binding_alg",
+    "soft_binding_value",
+    "issued_at",
+)
 # Where the row's last write came from.
 SOURCE_COLUMNS: tuple[str, ...] = ("source_topic", "source_partition", "source_offset")
 
 
 class UnindexableProof(InputRejected):
-    """A proof event that decoded but cannot be stored (text PostgreSQL cannot hold)."""
+    """A proof or credential event that decoded but cannot be stored (text PostgreSQL cannot
+    hold)."""
 
     stage = Stage.INDEX
 
@@ -92,6 +120,17 @@ class IndexedProof:
         }
 
 
+@dataclass(frozen=True)
+class IndexedCredential:
+    """A C2PA manifest as the index holds it: whose it is and where its store is kept."""
+
+    manifest_id: str
+    proof_id: str
+    tenant: str
+    object_key: str
+    """Key of the manifest store in the proof store."""
+
+
 def proof_row(proof: ProofCreated, source: SourcePosition) -> dict[str, Any]:
     """The `proofs` row of `proof` read at `source`, keyed by column name.
 
@@ -115,7 +154,7 @@ def proof_row(proof: ProofCreated, source: SourcePosition) -> dict[str, Any]:
         "bucket": proof.location.bucket,
         "object_key": proof.location.key,
         "version_id": proof.location.version_id,
-        "issued_at": _issued_at(proof),
+        "issued_at": _issued_at(proof.proof_id, proof.issued_at),
         "schema_version": proof.schema_version,
         "source_topic": source.topic,
         "source_partition": source.partition,
@@ -126,11 +165,53 @@ def proof_row(proof: ProofCreated, source: SourcePosition) -> dict[str, Any]:
 def check_indexable(proof: ProofCreated) -> None:
     """Raise `UnindexableProof` if `proof` has text PostgreSQL cannot hold (NUL characters,
     lone surrogates) or an issue time outside the calendar."""
-    _issued_at(proof)
-    texts = {**proof.to_avro(), **proof.location.to_avro()}
-    for field, value in texts.items():
-        if isinstance(value, str):
-            _check_text(proof, field, value)
+    _issued_at(proof.proof_id, proof.issued_at)
+    _check_texts(proof.proof_id, {**proof.to_avro(), **proof.location.to_avro()})
+
+
+def credential_row(credential: CredentialIssued, source: SourcePosition) -> dict[str, Any]:
+    """The `credentials` row of `credential` read at `source`, keyed by column name.
+
+    Raises `UnindexableProof` when `check_credential_indexable` does.
+    """
+    check_credential_indexable(credential)
+    return {
+        "manifest_id": credential.manifest_id,
+        "proof_id": credential.proof_id,
+        "event_id": credential.event_id,
+        "tenant": credential.tenant,
+        "media_type": credential.media_type,
+        "image_sha256": credential.image_sha256,
+        "bucket": credential.manifest_store.bucket,
+        "object_key": credential.manifest_store.key,
+        "version_id": credential.manifest_store.version_id,
+        "manifest_bytes": credential.manifest_bytes,
+        "soft_binding_alg": ISCC_ALGORITHM if credential.fingerprint is not None else None,
+        "soft_binding_value": credential.fingerprint,
+        "issued_at": _issued_at(credential.proof_id, credential.issued_at),
+        "source_topic": source.topic,
+        "source_partition": source.partition,
+        "source_offset": source.offset,
+    }
+
+
+def check_credential_indexable(credential: CredentialIssued) -> None:
+    """Raise `UnindexableProof` if `credential` has text PostgreSQL cannot hold or an issue time
+    outside the calendar."""
+    _issued_at(credential.proof_id, credential.issued_at)
+    _check_texts(
+        credential.proof_id, {**credential.to_avro(), **credential.manifest_store.to_avro()}
+    )
+
+
+def indexed_credential(row: Mapping[str, Any]) -> IndexedCredential:
+    """The indexed credential in a `credentials` row read as a column-name mapping."""
+    return IndexedCredential(
+        manifest_id=row["manifest_id"],
+        proof_id=row["proof_id"],
+        tenant=row["tenant"],
+        object_key=row["object_key"],
+    )
 
 
 def indexed_proof(row: Mapping[str, Any]) -> IndexedProof:
@@ -173,19 +254,25 @@ def filed_bands(row: Mapping[str, Any]) -> list[tuple[int, int]]:
     return band_values(int(entry.phash, 16)) if entry is not None else []
 
 
-def _issued_at(proof: ProofCreated) -> datetime:
+def _issued_at(proof_id: str, issued_at: int) -> datetime:
     try:
-        return from_epoch_millis(proof.issued_at)
+        return from_epoch_millis(issued_at)
     except OverflowError:
         raise UnindexableProof(
-            f"proof {proof.proof_id!r}: issued_at {proof.issued_at} ms is outside the calendar"
+            f"proof {proof_id!r}: issued_at {issued_at} ms is outside the calendar"
         ) from None
 
 
-def _check_text(proof: ProofCreated, field: str, value: str) -> None:
+def _check_texts(proof_id: str, fields: Mapping[str, Any]) -> None:
+    for field, value in fields.items():
+        if isinstance(value, str):
+            _check_text(proof_id, field, value)
+
+
+def _check_text(proof_id: str, field: str, value: str) -> None:
     if "\x00" in value:
-        raise UnindexableProof(f"proof {proof.proof_id!r}: {field} contains a NUL character")
+        raise UnindexableProof(f"proof {proof_id!r}: {field} contains a NUL character")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise UnindexableProof(f"proof {proof.proof_id!r}: {field} is not valid Unicode") from None
+        raise UnindexableProof(f"proof {proof_id!r}: {field} is not valid Unicode") from None

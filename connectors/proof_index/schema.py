@@ -2,7 +2,9 @@
 
 `proofs` holds one row per proof; `proof_phash_bands` files each proof under the four 16-bit
 bands of its pHash, the buckets of `streams.core.perceptual_index`, so that a search by Hamming
-radius reads only the buckets its probe set names (docs/verification.md).
+radius reads only the buckets its probe set names (docs/verification.md). `credentials` holds one
+row per C2PA manifest, the manifest repository the verify service serves
+(docs/content-credentials.md).
 """
 
 from __future__ import annotations
@@ -63,4 +65,33 @@ SCHEMA_STATEMENTS: tuple[LiteralString, ...] = (
     """,
     "COMMENT ON TABLE proof_phash_bands IS"
     " 'Each proof filed under the value of each 16-bit band of its pHash (band 0 = high bits)'",
+    # No foreign key to `proofs`: the two topics are consumed independently, so a credential
+    # may be indexed before its proof.
+    """
+    CREATE TABLE IF NOT EXISTS credentials (
+        manifest_id        text PRIMARY KEY,
+        proof_id           text NOT NULL,
+        event_id           text NOT NULL,
+        tenant             text NOT NULL,
+        media_type         text NOT NULL,
+        image_sha256       text NOT NULL,
+        bucket             text NOT NULL,
+        object_key         text NOT NULL,
+        version_id         text,
+        manifest_bytes     bigint NOT NULL,
+        soft_binding_alg   text,
+        soft_binding_value bytea,
+        issued_at          timestamptz NOT NULL,
+        indexed_at         timestamptz NOT NULL DEFAULT now(),
+        source_topic       text NOT NULL,
+        source_partition   integer NOT NULL,
+        source_offset      bigint NOT NULL
+    )
+    """,
+    "COMMENT ON COLUMN credentials.object_key IS"
+    " 'Key of the manifest store (application/c2pa) in the proof store'",
+    "CREATE INDEX IF NOT EXISTS credentials_proof_id ON credentials (proof_id)",
+    "CREATE INDEX IF NOT EXISTS credentials_soft_binding"
+    " ON credentials (soft_binding_alg, soft_binding_value, tenant)"
+    " WHERE soft_binding_value IS NOT NULL",
 )

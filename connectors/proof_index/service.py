@@ -1,10 +1,12 @@
-"""The proof index service: `proofs.created` consumed into PostgreSQL, at least once.
+"""The proof index service: `proofs.created` and `credentials.created` consumed into PostgreSQL,
+at least once.
 
-Each batch is written in one transaction and its offsets are committed only after the write, so
-a crash or an outage replays records and never skips one; replays change nothing, because the
-upserts are idempotent. A record that is no proof event is skipped, counted and logged: it is
-the producer's to fix. While the database is unavailable the batch is retried with backoff and
-nothing is committed; so it is while the schema registry is unreachable.
+Each batch's proofs and its credentials are written in one transaction each, and its offsets
+are committed only after both writes, so a crash or an outage replays records and never skips
+one; replays change nothing, because the upserts are idempotent. A record that is no proof or
+credential event is skipped, counted and logged: it is the producer's to fix. While the
+database is unavailable the batch is retried with backoff and nothing is committed; so it is
+while the schema registry is unreachable.
 """
 
 from __future__ import annotations
@@ -22,14 +24,19 @@ from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from connectors.proof_index.rows import SourcePosition, check_indexable
+from connectors.proof_index.rows import (
+    SourcePosition,
+    check_credential_indexable,
+    check_indexable,
+)
 from connectors.proof_index.store import ProofIndex
-from streams.core.codecs.records import ProofCreated
+from streams.core.codecs.base import Codec
+from streams.core.codecs.records import CredentialIssued, ProofCreated
 from streams.core.errors import DecodeFailed, InputRejected, TransientError
 from streams.core.retry import RetryPolicy, retry_call
 from streams.kafka.clients import confluent_config
 from streams.kafka.serde import codec_for
-from streams.kafka.topics import PROOFS_CREATED
+from streams.kafka.topics import CREDENTIALS_CREATED, PROOFS_CREATED
 from streams.settings import Settings
 
 __all__ = ["IndexStats", "ProofIndexService", "offsets_to_commit"]
@@ -48,7 +55,7 @@ class IndexStats:
     written: int = 0
     """Rows inserted or changed; a proof indexed before writes nothing."""
     skipped: int = 0
-    """Records that are no indexable proof event."""
+    """Records that are no indexable proof or credential event."""
     commits: int = 0
     """Batches whose offsets were committed."""
     retries: int = 0
@@ -73,7 +80,8 @@ def offsets_to_commit(positions: Iterable[SourcePosition]) -> list[TopicPartitio
 
 
 class ProofIndexService:
-    """Consumes `proofs.created` as consumer group `group_id` into the index at `conninfo`."""
+    """Consumes `proofs.created` and `credentials.created` as consumer group `group_id` into
+    the index at `conninfo`."""
 
     def __init__(
         self,
@@ -88,10 +96,14 @@ class ProofIndexService:
         self.stats = IndexStats()
         self._settings = settings
         self._group_id = group_id
-        self._topic = settings.kafka.topic(PROOFS_CREATED)
-        self._codec = codec_for(
-            ProofCreated.SCHEMA, topic=self._topic, registry_url=settings.kafka.schema_registry_url
-        )
+        self._proofs_topic = settings.kafka.topic(PROOFS_CREATED)
+        self._codecs: dict[str, Codec] = {
+            topic: codec_for(schema, topic=topic, registry_url=settings.kafka.schema_registry_url)
+            for topic, schema in (
+                (self._proofs_topic, ProofCreated.SCHEMA),
+                (settings.kafka.topic(CREDENTIALS_CREATED), CredentialIssued.SCHEMA),
+            )
+        }
         self._index = ProofIndex(conninfo)
         self._batch_size = batch_size
         self._poll_timeout = poll_timeout
@@ -107,14 +119,16 @@ class ProofIndexService:
     def run(self, stop_after: int | None = None, idle_timeout: float | None = None) -> IndexStats:
         """Create the schema, then index proof events until `stop()`, SIGTERM or SIGINT; or
         after `stop_after` records; or once no record came for `idle_timeout` seconds."""
-        log.info("proof index: consuming %s as group %s", self._topic, self._group_id)
+        log.info(
+            "proof index: consuming %s as group %s", " and ".join(self._codecs), self._group_id
+        )
         try:
             with self._stop_on_signals():
                 self._with_retries(self._index.create_schema)
                 consumer = Consumer(self._consumer_config())
                 try:
                     consumer.subscribe(
-                        [self._topic], on_assign=self._assigned, on_revoke=self._revoked
+                        list(self._codecs), on_assign=self._assigned, on_revoke=self._revoked
                     )
                     self._consume(consumer, stop_after, idle_timeout)
                 finally:
@@ -179,31 +193,47 @@ class ProofIndexService:
         self.stats.consumed += len(messages)
         positions = [_position(message) for message in messages]
         proofs: list[ProofCreated] = []
-        indexed: list[SourcePosition] = []
+        proof_positions: list[SourcePosition] = []
+        credentials: list[CredentialIssued] = []
+        credential_positions: list[SourcePosition] = []
         for message, position in zip(messages, positions, strict=True):
             try:
-                proofs.append(self._with_retries(partial(self._decode, message.value())))
+                event = self._with_retries(partial(self._decode, position.topic, message.value()))
             except InputRejected as error:
                 self.stats.skipped += 1
                 log.warning(
-                    "proof index: skipping %s, not an indexable proof event (%d skipped so far):"
-                    " %s: %s",
+                    "proof index: skipping %s, not an indexable event (%d skipped so far): %s: %s",
                     position,
                     self.stats.skipped,
                     type(error).__name__,
                     error,
                 )
                 continue
-            indexed.append(position)
-        self.stats.written += self._with_retries(lambda: self._index.upsert_many(proofs, indexed))
+            if isinstance(event, ProofCreated):
+                proofs.append(event)
+                proof_positions.append(position)
+            else:
+                credentials.append(event)
+                credential_positions.append(position)
+        self.stats.written += self._with_retries(
+            lambda: self._index.upsert_many(proofs, proof_positions)
+        )
+        self.stats.written += self._with_retries(
+            lambda: self._index.upsert_credentials(credentials, credential_positions)
+        )
         self._commit(consumer, positions)
 
-    def _decode(self, value: bytes | None) -> ProofCreated:
+    def _decode(self, topic: str, value: bytes | None) -> ProofCreated | CredentialIssued:
         if value is None:
             raise DecodeFailed("the record has no value (a tombstone)")
-        proof = ProofCreated.from_avro(self._codec.decode(value))
-        check_indexable(proof)
-        return proof
+        record = self._codecs[topic].decode(value)
+        if topic == self._proofs_topic:
+            proof = ProofCreated.from_avro(record)
+            check_indexable(proof)
+            return proof
+        credential = CredentialIssued.from_avro(record)
+        check_credential_indexable(credential)
+        return credential
 
     def _commit(self, consumer: Consumer, positions: Iterable[SourcePosition]) -> None:
         try:

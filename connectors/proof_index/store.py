@@ -1,5 +1,6 @@
 """The proof index in PostgreSQL: idempotent batch upserts and the queries downstream needs,
-among them the verifier's lookups by SHA-256 and by pHash radius."""
+among them the verifier's lookups by SHA-256 and by pHash radius, and the manifest repository's
+lookups of credentials by manifest id, proof and soft binding."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, LiteralString, Self
 
 import psycopg
 from psycopg import sql
@@ -16,17 +17,21 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 
 from connectors.proof_index.rows import (
+    CREDENTIAL_COLUMNS,
     PROOF_COLUMNS,
     SOURCE_COLUMNS,
+    IndexedCredential,
     IndexedProof,
     SourcePosition,
+    credential_row,
     filed_bands,
     index_entry,
+    indexed_credential,
     indexed_proof,
     proof_row,
 )
 from connectors.proof_index.schema import BANDS_TABLE, SCHEMA_LOCK, SCHEMA_STATEMENTS
-from streams.core.codecs.records import ProofCreated
+from streams.core.codecs.records import CredentialIssued, ProofCreated
 from streams.core.errors import TransientError
 from streams.core.imaging import hamming_distance
 from streams.core.perceptual_index import Match, nearest_first, probe_set
@@ -45,6 +50,17 @@ def _columns(names: Sequence[str], table: str | None = None) -> sql.Composable:
     )
 
 
+def _placeholders(names: Sequence[str]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.Placeholder(name) for name in names)
+
+
+def _assignments(
+    names: Iterable[str], template: LiteralString = "{0} = EXCLUDED.{0}"
+) -> sql.Composable:
+    """`column = <template>` for each of `names`, `{0}` standing for the column."""
+    return sql.SQL(", ").join(sql.SQL(template).format(sql.Identifier(name)) for name in names)
+
+
 # A row is rewritten only when a proof field differs, so a replayed event changes nothing: not
 # the row, not its source position, not `indexed_at`, and it does not count as written.
 _UPSERT = sql.SQL(
@@ -53,16 +69,38 @@ _UPSERT = sql.SQL(
     "WHERE ({stored}) IS DISTINCT FROM ({excluded})"
 ).format(
     columns=_columns(_WRITTEN),
-    values=sql.SQL(", ").join(sql.Placeholder(name) for name in _WRITTEN),
-    updates=sql.SQL(", ").join(
-        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(name))
-        for name in _WRITTEN
-        if name != "proof_id"
-    ),
+    values=_placeholders(_WRITTEN),
+    updates=_assignments(name for name in _WRITTEN if name != "proof_id"),
     stored=_columns(_COMPARED, "stored"),
     excluded=_columns(_COMPARED, "excluded"),
 )
 _SELECT = sql.SQL("SELECT {columns}, indexed_at FROM proofs").format(columns=_columns(_WRITTEN))
+
+_CREDENTIAL_WRITTEN = CREDENTIAL_COLUMNS + SOURCE_COLUMNS
+_SOFT_BINDING = ("soft_binding_alg", "soft_binding_value")
+_CREDENTIAL_COMPARED = tuple(
+    column for column in CREDENTIAL_COLUMNS if column not in {"manifest_id", *_SOFT_BINDING}
+)
+# As for proofs, a replayed event changes nothing. An event without a soft binding (from a
+# producer that did not compute it) leaves the one indexed before.
+_UPSERT_CREDENTIAL = sql.SQL(
+    "INSERT INTO credentials AS stored ({columns}) VALUES ({values}) "
+    "ON CONFLICT (manifest_id) DO UPDATE SET {updates}, {soft_binding}, indexed_at = now() "
+    "WHERE ({stored}) IS DISTINCT FROM ({excluded}) OR (EXCLUDED.soft_binding_value IS NOT NULL "
+    "AND ({stored_binding}) IS DISTINCT FROM ({excluded_binding}))"
+).format(
+    columns=_columns(_CREDENTIAL_WRITTEN),
+    values=_placeholders(_CREDENTIAL_WRITTEN),
+    updates=_assignments(
+        name for name in _CREDENTIAL_WRITTEN if name != "manifest_id" and name not in _SOFT_BINDING
+    ),
+    soft_binding=_assignments(_SOFT_BINDING, "{0} = COALESCE(EXCLUDED.{0}, stored.{0})"),
+    stored=_columns(_CREDENTIAL_COMPARED, "stored"),
+    excluded=_columns(_CREDENTIAL_COMPARED, "excluded"),
+    stored_binding=_columns(_SOFT_BINDING, "stored"),
+    excluded_binding=_columns(_SOFT_BINDING, "excluded"),
+)
+_SELECT_CREDENTIAL = "SELECT manifest_id, proof_id, tenant, object_key FROM credentials"
 
 # The rows a batch may change, locked in a fixed order (two writers never wait on each other in
 # a cycle) and read before the upsert, to find band rows a changed pHash leaves behind.
@@ -175,6 +213,73 @@ class ProofIndex:
                     cursor.execute(_UNFILE, _band_columns(stale))
                 _file(cursor, final.values())
             return written
+
+    def upsert_credentials(
+        self, credentials: Sequence[CredentialIssued], positions: Sequence[SourcePosition]
+    ) -> int:
+        """Write `credentials`, read at `positions`, in one transaction; return the rows
+        inserted or changed. A credential already indexed with the same fields is left as it
+        is."""
+        rows = [
+            credential_row(credential, source)
+            for credential, source in zip(credentials, positions, strict=True)
+        ]
+        if not rows:
+            return 0
+        # In a fixed order, so that two writers never wait on each other in a cycle.
+        rows.sort(key=lambda row: str(row["manifest_id"]))
+        with (
+            self._session() as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            cursor.executemany(_UPSERT_CREDENTIAL, rows)
+            return cursor.rowcount
+
+    def credential(self, manifest_id: str) -> IndexedCredential | None:
+        """The credential whose manifest is `manifest_id`, if indexed."""
+        with self._session() as connection:
+            row = connection.execute(
+                _SELECT_CREDENTIAL + " WHERE manifest_id = %s", (manifest_id,)
+            ).fetchone()
+        return indexed_credential(row) if row is not None else None
+
+    def credential_of_proof(self, proof_id: str) -> IndexedCredential | None:
+        """The credential issued for proof `proof_id`, if indexed."""
+        with self._session() as connection:
+            row = connection.execute(
+                _SELECT_CREDENTIAL + " WHERE proof_id = %s ORDER BY manifest_id LIMIT 1",
+                (proof_id,),
+            ).fetchone()
+        return indexed_credential(row) if row is not None else None
+
+    def credentials_of_proofs(
+        self, tenant: str, proof_ids: Sequence[str]
+    ) -> dict[str, IndexedCredential]:
+        """The credentials of `tenant` issued for any of `proof_ids`, by proof id."""
+        with self._session() as connection:
+            rows = connection.execute(
+                _SELECT_CREDENTIAL + " WHERE proof_id = ANY(%s) AND tenant = %s "
+                "ORDER BY manifest_id",
+                (list(proof_ids), tenant),
+            ).fetchall()
+        found: dict[str, IndexedCredential] = {}
+        for row in rows:
+            found.setdefault(row["proof_id"], indexed_credential(row))
+        return found
+
+    def credentials_by_soft_binding(
+        self, tenant: str, alg: str, value: bytes, limit: int
+    ) -> list[IndexedCredential]:
+        """The credentials of `tenant` whose manifest's soft binding is `alg` with exactly
+        `value`, oldest first, at most `limit`."""
+        with self._session() as connection:
+            rows = connection.execute(
+                _SELECT_CREDENTIAL + " WHERE soft_binding_alg = %s AND soft_binding_value = %s "
+                "AND tenant = %s ORDER BY issued_at, manifest_id LIMIT %s",
+                (alg, value, tenant, limit),
+            ).fetchall()
+        return [indexed_credential(row) for row in rows]
 
     def by_proof_id(self, proof_id: str) -> IndexedProof | None:
         """The proof with id `proof_id`, if indexed."""

@@ -1,5 +1,6 @@
-"""The verify service's HTTP API on aiohttp: routes, API-key authentication, tenant scope and
-JSON errors. `openapi.json` next to this module describes it and is served as it is."""
+"""The verify service's HTTP API on aiohttp: routes (the verify API and the C2PA Soft Binding
+Resolution API of the manifest repository), API-key authentication, tenant scope and JSON
+errors. `openapi.json` next to this module describes it and is served as it is."""
 
 from __future__ import annotations
 
@@ -11,25 +12,46 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 from aiohttp import BodyPartReader, MultipartReader, web
 
+from connectors.proof_index.manifests import ManifestRepository
 from connectors.proof_index.store import ProofIndex
 from connectors.verify_service.api_keys import ApiKeys
+from connectors.verify_service.soft_binding import (
+    MAX_RESULTS,
+    STRONGEST_MATCH,
+    SUPPORTED_ALGORITHMS,
+    InvalidQuery,
+    SoftBindingMatch,
+    algorithm,
+    binding_value,
+    manifest_id,
+    matches_json,
+    max_results,
+    similarity_score,
+)
+from streams.core.content_credentials import MANIFEST_MEDIA_TYPE
 from streams.core.errors import ImageRejected, ImageTooLarge, TransientError
 from streams.core.image_verifier import ProofSource, Verifier
+from streams.core.imaging import ImageFacts
 from streams.core.proof_signature import verify_signed_proof
 from streams.core.signing import KeySet
 from streams.core.stores.base import ProofNotFound
 
-__all__ = ["OPENAPI_PATH", "SERVICE", "ApiError", "VerifyService", "create_app"]
+__all__ = ["OPENAPI_PATH", "SERVICE", "ApiError", "VerifyService", "create_app", "manifest_path"]
 
 log = logging.getLogger(__name__)
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 IMAGE_FIELD = "image"
 JWK_SET = "application/jwk-set+json"
+# A soft-binding query document is two short strings.
+MAX_QUERY_BYTES = 16 * 1024
+# The media types `/v1/matches/byContent` takes: the raw bytes of an image.
+_CONTENT_TYPES = ("image/", "application/octet-stream")
 
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -37,12 +59,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass(frozen=True)
 class VerifyService:
-    """What the handlers use: the verifier, the index and proofs behind it, the key set, the
-    API keys, and the threads that run the blocking work (hashing, database, store)."""
+    """What the handlers use: the verifier, the index, proofs and manifests behind it, the key
+    set, the API keys, and the threads that run the blocking work (hashing, database, store)."""
 
     verifier: Verifier
     index: ProofIndex
     proofs: ProofSource
+    manifests: ManifestRepository
     keyset: KeySet
     api_keys: ApiKeys
     executor: Executor
@@ -82,7 +105,17 @@ def create_app(service: VerifyService) -> web.Application:
     app.router.add_get("/v1/keys", _keys)
     app.router.add_post("/v1/verify", _verify)
     app.router.add_get("/v1/proofs/{proof_id}", _proof)
+    app.router.add_get("/v1/services/supportedAlgorithms", _supported_algorithms)
+    app.router.add_get("/v1/matches/byBinding", _matches_by_binding)
+    app.router.add_post("/v1/matches/byBinding", _matches_by_large_binding)
+    app.router.add_post("/v1/matches/byContent", _matches_by_content)
+    app.router.add_get("/v1/manifests/{manifestId}", _manifest)
     return app
+
+
+def manifest_path(manifest_id: str) -> str:
+    """The path the manifest store of `manifest_id` is served at."""
+    return f"/v1/manifests/{quote(manifest_id, safe=':')}"
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -144,6 +177,112 @@ async def _proof(request: web.Request) -> web.Response:
     )
 
 
+async def _supported_algorithms(request: web.Request) -> web.Response:
+    return web.json_response(SUPPORTED_ALGORITHMS)
+
+
+async def _matches_by_binding(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    tenant = _tenant(request)
+    alg = algorithm(request.query.get("alg"))
+    value = binding_value(request.query.get("value"))
+    limit = max_results(request.query.get("maxResults"))
+    found = await service.run(partial(_by_binding, service, tenant, alg, value, limit))
+    return web.json_response(matches_json(found, limit))
+
+
+async def _matches_by_large_binding(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    tenant = _tenant(request)
+    limit = max_results(request.query.get("maxResults"))
+    body = await request.read()  # bounded by the application's client_max_size
+    if len(body) > MAX_QUERY_BYTES:
+        raise ApiError(413, "too_large", _too_large(MAX_QUERY_BYTES))
+    try:
+        query: Any = json.loads(body)
+    except ValueError:
+        raise ApiError(400, "invalid_json", "the body is no JSON document") from None
+    if not isinstance(query, dict):
+        raise ApiError(400, "invalid_query", 'the body is no object {"alg": ..., "value": ...}')
+    alg = algorithm(query.get("alg"))
+    value = binding_value(query.get("value"))
+    found = await service.run(partial(_by_binding, service, tenant, alg, value, limit))
+    return web.json_response(matches_json(found, limit))
+
+
+async def _matches_by_content(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    tenant = _tenant(request)
+    if "alg" in request.query:
+        algorithm(request.query["alg"])
+    limit = max_results(request.query.get("maxResults"))
+    hint: tuple[str, bytes] | None = None
+    if "hintAlg" in request.query or "hintValue" in request.query:
+        hint = (
+            algorithm(request.query.get("hintAlg"), parameter="hintAlg"),
+            binding_value(request.query.get("hintValue"), parameter="hintValue"),
+        )
+    if not request.content_type.startswith(_CONTENT_TYPES):
+        raise ApiError(415, "unsupported_media_type", "send the image's bytes as image/*")
+    if request.content_length is not None and request.content_length > service.max_request_bytes:
+        raise ApiError(413, "too_large", _too_large(service.max_request_bytes))
+    image = await _image(request)
+    try:
+        facts = await service.run(partial(service.verifier.inspect, image))
+    except ImageTooLarge as error:
+        raise ApiError(413, "image_too_large", str(error)) from None
+    except ImageRejected as error:
+        raise ApiError(415, "image_rejected", str(error)) from None
+    found = await service.run(partial(_by_content, service, tenant, facts, hint))
+    return web.json_response(matches_json(found, limit))
+
+
+async def _manifest(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    tenant = _tenant(request)
+    wanted = manifest_id(request.match_info["manifestId"])
+    if request.query.get("returnActiveManifest", "false") not in {"true", "false"}:
+        raise InvalidQuery("invalid_parameter", "returnActiveManifest must be true or false")
+    try:
+        store = await service.run(partial(service.manifests.manifest_store, wanted, tenant))
+    except ProofNotFound:
+        raise ApiError(
+            404, "not_stored", f"manifest {wanted} is indexed but not in the store"
+        ) from None
+    if store is None:
+        # One answer for "no such manifest" and "another tenant's": ids reveal nothing.
+        raise ApiError(404, "not_found", f"no manifest {wanted} of this tenant")
+    return web.Response(body=store, content_type=MANIFEST_MEDIA_TYPE)
+
+
+def _by_binding(
+    service: VerifyService, tenant: str, alg: str, value: bytes, limit: int
+) -> list[SoftBindingMatch]:
+    """The tenant's manifests whose soft binding is exactly `value`."""
+    credentials = service.index.credentials_by_soft_binding(tenant, alg, value, limit)
+    return [SoftBindingMatch(credential.manifest_id, STRONGEST_MATCH) for credential in credentials]
+
+
+def _by_content(
+    service: VerifyService, tenant: str, image: ImageFacts, hint: tuple[str, bytes] | None
+) -> list[SoftBindingMatch]:
+    """The tenant's manifests of the proofs the verifier's lookups propose for `image`, nearest
+    first, after those of the client's hint."""
+    found = _by_binding(service, tenant, *hint, MAX_RESULTS) if hint is not None else []
+    lookalikes = list(service.verifier.lookalikes(image, tenant=tenant, limit=MAX_RESULTS))
+    credentials = service.index.credentials_of_proofs(
+        tenant, [lookalike.proof_id for lookalike in lookalikes]
+    )
+    found.extend(
+        SoftBindingMatch(
+            credentials[lookalike.proof_id].manifest_id, similarity_score(lookalike.distance)
+        )
+        for lookalike in lookalikes
+        if lookalike.proof_id in credentials
+    )
+    return found
+
+
 def _tenant(request: web.Request) -> str:
     tenant = request.app[SERVICE].api_keys.tenant_of(request.headers.get("Authorization"))
     if tenant is None:
@@ -189,6 +328,8 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return await handler(request)
     except ApiError as error:
         return _json(error.status, error.code, error.message, error.headers)
+    except InvalidQuery as error:
+        return _json(400, error.code, str(error))
     except web.HTTPException as error:
         if error.status < 400:
             raise

@@ -7,10 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
+from connectors.proof_index.manifests import ManifestRepository
 from connectors.proof_index.store import ProofIndex
 from connectors.proof_index.verifying import build_verifier, stored_proofs
 from connectors.verify_service.api_keys import ApiKeys
-from connectors.verify_service.app import VerifyService, create_app
+from connectors.verify_service.app import VerifyService, create_app, manifest_path
 from streams.core.signing import load_key_set
 from streams.settings import Settings
 
@@ -34,9 +35,10 @@ def serve(settings: Settings, conninfo: str, *, host: str, port: int) -> None:
         index.count()
         proofs = stored_proofs(settings, index)
         service = VerifyService(
-            verifier=build_verifier(settings, index, keyset, proofs),
+            verifier=build_verifier(settings, index, keyset, proofs, manifest_url=manifest_path),
             index=index,
             proofs=proofs,
+            manifests=ManifestRepository(index, proofs.store),
             keyset=keyset,
             api_keys=api_keys,
             executor=executor,

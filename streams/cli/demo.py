@@ -10,15 +10,24 @@ import typer
 from rich.table import Table
 
 from connectors.ingest import ImageReferencePublisher
-from connectors.output_topics import read_dead_letters, read_proofs
+from connectors.output_topics import read_credentials, read_dead_letters, read_proofs
 from streams.cli.output import console, fails_cleanly
-from streams.core.assembly import build_store
+from streams.core.assembly import build_store, build_trust_anchors
+from streams.core.certificates import DevelopmentCertificates, write_development_certificates
 from streams.core.clock import now_millis
-from streams.core.codecs.records import ImageReference
+from streams.core.codecs.records import (
+    CredentialIssued,
+    ImageReference,
+    ProcessingFailed,
+    ProofCreated,
+)
+from streams.core.content_credentials import read_credential
+from streams.core.credential_verifier import ContentCredentials
 from streams.core.errors import SetupError
 from streams.core.proof_signature import verify_signed_proof
-from streams.core.signing import generate_key_pair, load_key_set
+from streams.core.signing import generate_key_pair, load_key_set, load_private_key
 from streams.devtools.demo_checks import demo_checks
+from streams.devtools.devstack.processes import free_port
 from streams.devtools.devstack.stack import LocalStack
 from streams.devtools.devstack.worker import WorkerProcess
 from streams.devtools.samples import encode, photo
@@ -43,23 +52,40 @@ def demo(
             console.print(f"broker ready in {report.kafka.seconds_to_ready:.1f} s")
         settings = _demo_settings(stack)
         references, originals = _sample_references(stack, settings, images)
-        worker = WorkerProcess(settings, settings.dev.home, name=f"{settings.kafka.app_id}-worker")
-        console.print(f"starting a worker (log: {worker.log_path}) ...")
-        worker.start()
+        home, run = settings.dev.home, settings.kafka.app_id
+        workers = [
+            WorkerProcess(settings, home, name=f"{run}-worker"),
+            WorkerProcess(
+                # A worker of its own, so a web port of its own.
+                settings.updated(worker={"web_port": free_port()}),
+                home,
+                name=f"{run}-credentials",
+                options=("--credentials",),
+            ),
+        ]
+        fetched = sum(1 for reference in references[:images] if reference.inline_bytes is None)
         try:
+            for worker in workers:
+                kind = "a credentials worker" if worker.options else "a worker"
+                console.print(f"starting {kind} (log: {worker.log_path}) ...")
+                worker.start()
             delivery = ImageReferencePublisher(settings).publish_all(references)
             console.print(f"published {delivery.sent} image references ({delivery.failed} failed)")
             proofs = read_proofs(settings, count=images, timeout=120)
-            failures = read_dead_letters(settings, count=2, timeout=30)
-            if not worker.running:
-                raise SetupError(f"the worker stopped unexpectedly; see {worker.log_path}")
+            credentials = read_credentials(settings, count=fetched, timeout=120)
+            failures = read_dead_letters(settings, count=2 + images - fetched, timeout=30)
+            for worker in workers:
+                if not worker.running:
+                    raise SetupError(f"a worker stopped unexpectedly; see {worker.log_path}")
         finally:
-            worker.stop()
+            for worker in workers:
+                worker.stop()
         _print_results(settings, proofs, failures)
-        if len(proofs) != images:
+        _print_credentials(settings, originals, proofs, credentials)
+        if len(proofs) != images or len(credentials) != fetched:
             raise typer.Exit(code=1)
         if images >= 3:
-            _print_checks(settings, originals, proofs)
+            _print_checks(settings, originals, proofs, credentials)
     finally:
         if not keep:
             stack.down()
@@ -67,12 +93,17 @@ def demo(
 
 
 def _demo_settings(stack: LocalStack) -> Settings:
-    """A run of its own: fresh topics and consumer group, a demo signing key."""
+    """A run of its own: fresh topics and consumer groups, a demo signing key certified by a
+    demo CA for Content Credentials."""
     run = f"demo-{int(time.time())}"
     home = stack.settings.dev.home.resolve()
     keys = home / "demo" / "keys"
     if not (keys / "signing-key.pem").exists():
         generate_key_pair(keys / "signing-key.pem", keys / "keyset.json")
+    certificates = DevelopmentCertificates.in_directory(keys)
+    if not certificates.certificate_chain.exists():
+        signing_key = load_private_key(keys / "signing-key.pem").public_key()
+        certificates = write_development_certificates(signing_key, keys)
     (home / "demo" / "images").mkdir(parents=True, exist_ok=True)
     return stack.client_settings().updated(
         dev={"home": home},
@@ -82,6 +113,11 @@ def _demo_settings(stack: LocalStack) -> Settings:
         fetch={
             "allowed_buckets": frozenset({SAMPLE_BUCKET}),
             "file_roots": (home / "demo" / "images",),
+        },
+        c2pa={
+            "enabled": True,
+            "certificate_chain_file": certificates.certificate_chain,
+            "trust_anchors_file": certificates.ca_certificate,
         },
     )
 
@@ -132,7 +168,9 @@ def _sample_references(
     return references, originals
 
 
-def _print_results(settings: Settings, proofs: list, failures: list) -> None:  # type: ignore[type-arg]
+def _print_results(
+    settings: Settings, proofs: list[ProofCreated], failures: list[ProcessingFailed]
+) -> None:
     store = build_store(settings)
     keyset = load_key_set(settings.signing.keyset_file)
     table = Table(title="Proofs")
@@ -152,27 +190,86 @@ def _print_results(settings: Settings, proofs: list, failures: list) -> None:  #
         )
     console.print(table)
     dead = Table(title="Dead letters")
-    for column in ("event", "stage", "error", "reason"):
+    for column in ("event", "from", "stage", "error", "reason"):
         dead.add_column(column, overflow="fold")
     for failure in failures:
-        dead.add_row(failure.event_id or "?", failure.stage, failure.error_class, failure.message)
+        dead.add_row(
+            failure.event_id or "?",
+            failure.source_topic.removeprefix(settings.kafka.topic_prefix),
+            failure.stage,
+            failure.error_class,
+            failure.message,
+        )
     console.print(dead)
     console.print(f"proofs stored under {settings.store.root}")
 
 
-def _print_checks(settings: Settings, originals: dict[str, bytes], proofs: list) -> None:  # type: ignore[type-arg]
+def _print_credentials(
+    settings: Settings,
+    originals: dict[str, bytes],
+    proofs: list[ProofCreated],
+    credentials: list[CredentialIssued],
+) -> None:
+    store = build_store(settings)
+    anchors = build_trust_anchors(settings)
+    issued = {credential.proof_id: credential for credential in credentials}
+    table = Table(title="Content Credentials (C2PA manifests, read back with the C2PA SDK)")
+    for column in ("event", "manifest id", "size", "state"):
+        table.add_column(column, overflow="fold")
+    for proof in sorted(proofs, key=lambda proof: proof.event_id):
+        credential = issued.get(proof.proof_id)
+        event = proof.event_id.rsplit("-", 1)[-1]
+        if credential is None:
+            table.add_row(event, "none: submitted inline, its bytes were not kept to sign", "", "")
+            continue
+        reading = read_credential(
+            originals[proof.event_id],
+            manifest_store=store.get(credential.manifest_store.key),
+            trust_anchors_pem=anchors,
+        )
+        table.add_row(
+            event,
+            credential.manifest_id,
+            f"{credential.manifest_bytes:,} B",
+            reading.validation_state,
+        )
+    console.print(table)
+
+
+def _print_checks(
+    settings: Settings,
+    originals: dict[str, bytes],
+    proofs: list[ProofCreated],
+    credentials: list[CredentialIssued],
+) -> None:
     checks = demo_checks(
         originals,
         proofs,
+        credentials,
         build_store(settings),
         load_key_set(settings.signing.keyset_file),
+        trust_anchors_pem=build_trust_anchors(settings),
         max_image_bytes=settings.fetch.max_image_bytes,
         max_image_pixels=settings.fetch.max_image_pixels,
     )
     table = Table(title="Verifying copies (credlink verify's verdicts and exit codes)")
-    for column in ("image", "verdict", "exit", "why"):
+    for column in ("image", "verdict", "exit", "why", "content credentials"):
         table.add_column(column, overflow="fold")
     for check in checks:
         verdict = check.verdict
-        table.add_row(check.what, verdict.outcome.value, str(verdict.exit_code), verdict.message)
+        table.add_row(
+            check.what,
+            verdict.outcome.value,
+            str(verdict.exit_code),
+            verdict.message,
+            _describe(verdict.content_credentials),
+        )
     console.print(table)
+
+
+def _describe(credentials: ContentCredentials | None) -> str:
+    if credentials is None:
+        return "none"
+    how = "recovered" if credentials.recovered else "embedded"
+    failures = f" ({', '.join(credentials.failures)})" if credentials.failures else ""
+    return f"{how} {credentials.manifest_id}: {credentials.validation_state}{failures}"

@@ -31,7 +31,8 @@ def serve_verify(
 ) -> None:
     """Serve the HTTP verify API until SIGTERM or Ctrl-C.
 
-    POST /v1/verify, GET /v1/proofs/ID, GET /v1/keys, GET /healthz; /openapi.json describes them.
+    POST /v1/verify, GET /v1/proofs/ID, GET /v1/keys, GET /healthz, and the C2PA Soft Binding
+    Resolution API (/v1/matches, /v1/manifests, /v1/services); /openapi.json describes them.
     """
     settings = get_settings()
     logging.basicConfig(

@@ -10,8 +10,12 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 
+from streams.core.certificates import load_certificate_chain, load_trust_anchors
+from streams.core.content_credentials import CredentialIssuer
+from streams.core.credential_pipeline import CredentialPipeline
 from streams.core.errors import SetupError
 from streams.core.fetching import FetchPolicy, ImageFetcher
 from streams.core.memory_budget import MemoryBudget
@@ -27,12 +31,16 @@ from streams.settings import Settings
 __all__ = [
     "S3Instrument",
     "WorkerPools",
+    "build_credential_issuer",
+    "build_credential_pipeline",
     "build_decode_budget",
     "build_fetcher",
     "build_pipeline",
     "build_signer",
     "build_store",
+    "build_trust_anchors",
     "build_worker_pools",
+    "load_signing_key",
     "s3_client",
 ]
 
@@ -70,15 +78,39 @@ def s3_client(
     return client
 
 
-def build_signer(settings: Settings) -> Signer:
+def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
+    """The key that signs proofs, and Content Credentials under its certificate chain."""
     if settings.signing.key_pem is not None:
-        return Signer(load_private_key_pem(settings.signing.key_pem.get_secret_value()))
+        return load_private_key_pem(settings.signing.key_pem.get_secret_value())
     if settings.signing.key_file is not None:
-        return Signer(load_private_key(settings.signing.key_file))
+        return load_private_key(settings.signing.key_file)
     raise SetupError(
         "no signing key: set CREDLINK_SIGNING_KEY_FILE (see `credlink keys generate`) "
         "or CREDLINK_SIGNING_KEY_PEM"
     )
+
+
+def build_signer(settings: Settings) -> Signer:
+    return Signer(load_signing_key(settings))
+
+
+def build_credential_issuer(settings: Settings) -> CredentialIssuer:
+    """The C2PA manifest signer: the signing key under CREDLINK_C2PA_CERTIFICATE_CHAIN_FILE."""
+    chain_file = settings.c2pa.certificate_chain_file
+    if chain_file is None:
+        raise SetupError(
+            "no C2PA certificate chain: set CREDLINK_C2PA_CERTIFICATE_CHAIN_FILE "
+            "(`credlink keys certificate` makes a development one)"
+        )
+    signing_key = load_signing_key(settings)
+    chain = load_certificate_chain(chain_file, signing_key.public_key())
+    return CredentialIssuer(signing_key, chain)
+
+
+def build_trust_anchors(settings: Settings) -> bytes | None:
+    """The PEM CA certificates of CREDLINK_C2PA_TRUST_ANCHORS_FILE, if it is set."""
+    path = settings.c2pa.trust_anchors_file
+    return load_trust_anchors(path) if path is not None else None
 
 
 def build_store(settings: Settings, instrument: S3Instrument | None = None) -> ProofStore:
@@ -137,6 +169,27 @@ def build_pipeline(
         limits=ImageLimits(settings.fetch.max_image_bytes, settings.fetch.max_image_pixels),
         key_prefix=settings.store.key_prefix,
         retention_days=settings.store.retention_days,
+        hashing=hashing,
+        observer=observer,
+        decode_budget=build_decode_budget(settings),
+    )
+
+
+def build_credential_pipeline(
+    settings: Settings,
+    hashing: Executor,
+    observer: PipelineObserver | None = None,
+    instrument: S3Instrument | None = None,
+) -> CredentialPipeline:
+    """The credentials stage of the settings: the proof pipeline's fetcher, limits and store,
+    decoding pictures on `hashing`."""
+    return CredentialPipeline(
+        fetcher=build_fetcher(settings, instrument),
+        issuer=build_credential_issuer(settings),
+        store=build_store(settings, instrument),
+        limits=ImageLimits(settings.fetch.max_image_bytes, settings.fetch.max_image_pixels),
+        retention_days=settings.store.retention_days,
+        embed=settings.c2pa.embed,
         hashing=hashing,
         observer=observer,
         decode_budget=build_decode_budget(settings),

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.core.codecs.records import ImageReference, ProcessingFailed
+from streams.core.codecs.records import ImageReference, ProcessingFailed, ProofCreated
 from streams.core.errors import InputRejected, UnexpectedFailure
 from streams.core.observing import Stage
 
-__all__ = ["MAX_MESSAGE_CHARS", "SourceMessage", "dead_letter"]
+__all__ = ["MAX_MESSAGE_CHARS", "InputEvent", "SourceMessage", "dead_letter"]
 
 MAX_MESSAGE_CHARS = 1000
+
+InputEvent = ImageReference | ProofCreated
+"""An input record a stage decoded: the image reference of proving, the proof event of issuing
+a credential. A dead letter names its event and tenant."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ def dead_letter(
     *,
     attempts: int,
     failed_at_ms: int,
-    event: ImageReference | None = None,
+    event: InputEvent | None = None,
 ) -> ProcessingFailed:
     """The `ProcessingFailed` record of `source`, which failed with `error`."""
     stage = error.stage if isinstance(error, InputRejected) else Stage.PROCESS

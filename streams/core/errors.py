@@ -24,6 +24,7 @@ __all__ = [
     "SetupError",
     "TransientError",
     "UnexpectedFailure",
+    "UnsupportedMediaType",
     "UriNotAllowed",
 ]
 
@@ -64,6 +65,10 @@ class ImageRejected(InputRejected):
 
 class ImageTooLarge(ImageRejected):
     """The image exceeds the configured byte or pixel bound."""
+
+
+class UnsupportedMediaType(ImageRejected):
+    """The image is of a format no Content Credential is issued for (JPEG, PNG, WebP, AVIF)."""
 
 
 class InvalidEvent(InputRejected):

@@ -3,17 +3,19 @@
 Plain synchronous Python, the domain behind the verification CLI and HTTP service. Lookups
 (exact and perceptual) only propose proofs; what a verdict says about the image is taken from
 the signed proof document, never from an index. docs/verification.md describes the procedure,
-the threshold and how it was measured, and the exit codes.
+the threshold and how it was measured, and the exit codes. With a `CredentialVerifier`, a
+verdict also reports the image's Content Credentials (`streams.core.credential_verifier`).
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from streams.core.clock import from_epoch_millis, iso_utc
+from streams.core.credential_verifier import ContentCredentials, CredentialVerifier
 from streams.core.imaging import ImageFacts, hamming_distance, inspect_image
 from streams.core.memory_budget import MemoryBudget
 from streams.core.perceptual_index import Match
@@ -28,6 +30,7 @@ __all__ = [
     "PERCEPTUAL_THRESHOLD",
     "ExactLookup",
     "Finding",
+    "Lookalike",
     "PerceptualSearch",
     "ProofSource",
     "StoredProofs",
@@ -122,7 +125,8 @@ class Verdict:
     about (none for `NOT_FOUND`). Only when verified: `document` is the signed proof document,
     `distance` and `dhash_distance` the Hamming distances between the image's hashes and the
     document's (0 and 0 for the very same bytes). `key_id` is the key the proof names, when
-    the proof could be read.
+    the proof could be read. `content_credentials` is the C2PA manifest the image carries or
+    the one recovered through its proof, when the verifier checks them and there is one.
     """
 
     outcome: Finding
@@ -133,6 +137,7 @@ class Verdict:
     distance: int | None = None
     dhash_distance: int | None = None
     key_id: str | None = None
+    content_credentials: ContentCredentials | None = None
 
     @property
     def verified(self) -> bool:
@@ -156,7 +161,19 @@ class Verdict:
             "key_id": self.key_id,
             "image": self.image.to_dict(),
             "proof": self.document.to_dict() if self.document is not None else None,
+            "content_credentials": (
+                self.content_credentials.to_json() if self.content_credentials is not None else None
+            ),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Lookalike:
+    """A proof the lookups propose for an image, before its signed document is read."""
+
+    proof_id: str
+    distance: int
+    """pHash bits between the image and the proof's image; 0 for the proof of these bytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +204,9 @@ class Verifier:
     the thresholds) is the verdict. When none does, the first candidate whose proof could not
     be trusted is the verdict (a forged or unreadable proof is worth reporting), and otherwise
     `NOT_FOUND`. A candidate whose proof is missing from the store counts as not found.
+
+    With `credentials`, the verdict also reports the image's Content Credentials: the manifest
+    it carries, or the one recovered through the proof the verdict found.
     """
 
     def __init__(
@@ -200,6 +220,7 @@ class Verifier:
         max_image_pixels: int,
         max_candidates: int = MAX_CANDIDATES,
         decode_budget: MemoryBudget | None = None,
+        credentials: CredentialVerifier | None = None,
     ) -> None:
         if max_candidates < 1:
             raise ValueError("max_candidates must be at least 1")
@@ -211,6 +232,7 @@ class Verifier:
         self._max_image_pixels = max_image_pixels
         self._max_candidates = max_candidates
         self._decode_budget = decode_budget
+        self._credentials = credentials
 
     def verify(
         self,
@@ -229,19 +251,66 @@ class Verifier:
         `TransientError`) through.
         """
         query = _Query(
-            image=inspect_image(
-                image_bytes,
-                max_bytes=self._max_image_bytes,
-                max_pixels=self._max_image_pixels,
-                reserve=self._decode_budget.reserve if self._decode_budget else None,
-            ),
+            image=self.inspect(image_bytes),
             tenant=tenant,
             max_distance=max_distance,
             max_dhash_distance=max_dhash_distance,
         )
+        verdict = self._verdict(query)
+        if self._credentials is None:
+            return verdict
+        found = verdict.proof_id if verdict.verified else None
+        return replace(verdict, content_credentials=self._credentials.check(image_bytes, found))
+
+    def inspect(self, image_bytes: bytes) -> ImageFacts:
+        """The facts of `image_bytes` within the verifier's image limits and decode budget;
+        raises `ImageRejected` (or its `ImageTooLarge`) for bytes that are no acceptable image."""
+        return inspect_image(
+            image_bytes,
+            max_bytes=self._max_image_bytes,
+            max_pixels=self._max_image_pixels,
+            reserve=self._decode_budget.reserve if self._decode_budget else None,
+        )
+
+    def lookalikes(
+        self,
+        image: ImageFacts,
+        *,
+        tenant: str | None = None,
+        max_distance: int = PERCEPTUAL_THRESHOLD,
+        max_dhash_distance: int = DHASH_THRESHOLD,
+        limit: int = MAX_CANDIDATES,
+    ) -> Iterator[Lookalike]:
+        """The proofs the lookups propose for `image`, at most `limit`: the proof of its exact
+        bytes, then those within the pHash and dHash distances, nearest first. Only proofs of
+        `tenant` when it is given. The perceptual index is read only if more are asked for."""
+        tried: set[str] = set()
+        exact = self._exact(tenant, image.sha256)
+        if exact is not None:
+            tried.add(exact)
+            yield Lookalike(exact, 0)
+        matches = self._perceptual.nearest(image.phash, max_distance, tenant, dhash=image.dhash)
+        for match in matches:
+            if len(tried) >= limit:
+                return
+            proof_id = match.entry.proof_id
+            if proof_id in tried or (match.dhash_distance or 0) > max_dhash_distance:
+                continue
+            tried.add(proof_id)
+            yield Lookalike(proof_id, match.distance)
+
+    def _verdict(self, query: _Query) -> Verdict:
+        """The verdict of the first candidate that says something about the image."""
         first_failure: Verdict | None = None
-        for proof_id in self._candidates(query):
-            verdict = self._judge(proof_id, query)
+        candidates = self.lookalikes(
+            query.image,
+            tenant=query.tenant,
+            max_distance=query.max_distance,
+            max_dhash_distance=query.max_dhash_distance,
+            limit=self._max_candidates,
+        )
+        for candidate in candidates:
+            verdict = self._judge(candidate.proof_id, query)
             if verdict is None:
                 continue
             if verdict.verified:
@@ -249,32 +318,13 @@ class Verifier:
             first_failure = first_failure or verdict
         if first_failure is not None:
             return first_failure
-        scope = f" of tenant {tenant!r}" if tenant is not None else ""
+        scope = f" of tenant {query.tenant!r}" if query.tenant is not None else ""
         return Verdict(
             Finding.NOT_FOUND,
             f"no proof found: no proof{scope} of these bytes, and none of an image within "
-            f"pHash distance {max_distance} and dHash distance {max_dhash_distance}",
+            f"pHash distance {query.max_distance} and dHash distance {query.max_dhash_distance}",
             query.image,
         )
-
-    def _candidates(self, query: _Query) -> Iterator[str]:
-        """Proof ids to try, at most `max_candidates`; the index is read only if needed."""
-        tried: set[str] = set()
-        exact = self._exact(query.tenant, query.image.sha256)
-        if exact is not None:
-            tried.add(exact)
-            yield exact
-        matches = self._perceptual.nearest(
-            query.image.phash, query.max_distance, query.tenant, dhash=query.image.dhash
-        )
-        for match in matches:
-            if len(tried) == self._max_candidates:
-                return
-            proof_id = match.entry.proof_id
-            if proof_id in tried or (match.dhash_distance or 0) > query.max_dhash_distance:
-                continue
-            tried.add(proof_id)
-            yield proof_id
 
     def _judge(self, proof_id: str, query: _Query) -> Verdict | None:
         """The verdict this one proof gives, or None when it says nothing about the image."""

@@ -14,8 +14,8 @@ import re
 import struct
 import threading
 import warnings
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 
 import imagehash
@@ -35,6 +35,7 @@ __all__ = [
     "MAX_JPEG_SCANS",
     "ImageFacts",
     "decode_cost",
+    "decoded_picture",
     "hamming_distance",
     "inspect_image",
 ]
@@ -147,26 +148,13 @@ def inspect_image(
     measurement, the defaults are the policy. With `reserve`, the decode runs inside
     `reserve(decode_cost(...))`, for example `MemoryBudget.reserve`.
     """
-    if len(data) > max_bytes:
-        raise ImageTooLarge(f"image is {len(data)} bytes, above the limit of {max_bytes} bytes")
-    if not data:
-        raise ImageRejected("image is empty (0 bytes)")
-
-    image = _open_header(data)
+    image, jpeg = _bounded_header(data, max_bytes, max_pixels)
     try:
         width, height = image.size
-        if width * height > max_pixels:
-            raise ImageTooLarge(
-                f"image declares {width}x{height} = {width * height} pixels, "
-                f"above the limit of {max_pixels} pixels"
-            )
         image_format = str(image.format)
-        jpeg = _jpeg_structure(data) if isinstance(image, JpegImageFile) else None
         if jpeg_draft_min_side is not None and isinstance(image, JpegImageFile):
             image.draft("L", (jpeg_draft_min_side, jpeg_draft_min_side))
-        cost = decode_cost(image.size[0], image.size[1], image_format)
-        if jpeg is not None and jpeg.buffers_coefficients:
-            cost += jpeg.width * jpeg.height * jpeg.components * JPEG_COEFFICIENT_BYTES
+        cost = _holding_cost(image, jpeg)
     except BaseException:
         image.close()
         raise
@@ -189,6 +177,27 @@ def inspect_image(
     )
 
 
+@contextmanager
+def decoded_picture(
+    data: bytes,
+    *,
+    max_bytes: int,
+    max_pixels: int,
+    reserve: Callable[[int], AbstractContextManager[object]] | None = None,
+) -> Iterator[Image.Image]:
+    """`data` decoded at full size, for work that needs every pixel (a C2PA fingerprint): its
+    first frame as stored, EXIF orientation not applied, open for the block.
+
+    Bounded and refused as `inspect_image` bounds and refuses bytes. With `reserve`, the block
+    runs inside `reserve` of the decode's cost; copies the block makes are its own to budget.
+    """
+    image, jpeg = _bounded_header(data, max_bytes, max_pixels)
+    with image, reserve(_holding_cost(image, jpeg)) if reserve is not None else nullcontext():
+        with _decoding(str(image.format)):
+            image.load()
+        yield image
+
+
 def decode_cost(width: int, height: int, image_format: str) -> int:
     """Bytes that decoding a `width` x `height` picture of `image_format` holds at its peak."""
     return (
@@ -205,6 +214,37 @@ def hamming_distance(hex_a: str, hex_b: str) -> int:
     if not (_HEX.fullmatch(hex_a.lower()) and _HEX.fullmatch(hex_b.lower())):
         raise ValueError("hashes must be non-empty hexadecimal strings")
     return (int(hex_a, 16) ^ int(hex_b, 16)).bit_count()
+
+
+def _bounded_header(
+    data: bytes, max_bytes: int, max_pixels: int
+) -> tuple[Image.Image, JpegStructure | None]:
+    """The parsed header of `data` (a JPEG's structure too), refused when it breaks a bound."""
+    if len(data) > max_bytes:
+        raise ImageTooLarge(f"image is {len(data)} bytes, above the limit of {max_bytes} bytes")
+    if not data:
+        raise ImageRejected("image is empty (0 bytes)")
+    image = _open_header(data)
+    try:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ImageTooLarge(
+                f"image declares {width}x{height} = {width * height} pixels, "
+                f"above the limit of {max_pixels} pixels"
+            )
+        jpeg = _jpeg_structure(data) if isinstance(image, JpegImageFile) else None
+    except BaseException:
+        image.close()
+        raise
+    return image, jpeg
+
+
+def _holding_cost(image: Image.Image, jpeg: JpegStructure | None) -> int:
+    """What decoding `image` at its current (draft) size holds, with a JPEG's coefficients."""
+    cost = decode_cost(image.size[0], image.size[1], str(image.format))
+    if jpeg is not None and jpeg.buffers_coefficients:
+        cost += jpeg.width * jpeg.height * jpeg.components * JPEG_COEFFICIENT_BYTES
+    return cost
 
 
 def _open_header(data: bytes) -> Image.Image:
@@ -238,10 +278,17 @@ def _jpeg_structure(data: bytes) -> JpegStructure:
 
 def _decode_luma(image: Image.Image, image_format: str) -> Image.Image:
     """Decode the first frame, apply EXIF orientation and reduce it to 8-bit luminance."""
-    try:
+    with _decoding(image_format):
         image.load()
         ImageOps.exif_transpose(image, in_place=True)
         return _to_luma(image)
+
+
+@contextmanager
+def _decoding(image_format: str) -> Iterator[None]:
+    """Pillow's errors while decoding, as the image's rejection."""
+    try:
+        yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLarge(f"image dimensions exceed the decompression-bomb limit: {exc}") from exc
     except _DECODE_ERRORS as exc:

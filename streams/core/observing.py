@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     # Only annotations name the records: `streams.core.errors` imports `Stage` from here, and
     # the codecs import the errors.
-    from streams.core.codecs.records import ImageReference, ProcessingFailed, ProofCreated
+    from streams.core.codecs.records import CredentialIssued, ProcessingFailed, ProofCreated
+    from streams.core.dead_letters import InputEvent
 
 __all__ = ["CompositeObserver", "PipelineObserver", "Stage"]
 
@@ -58,8 +59,12 @@ class PipelineObserver:
     def proved(self, proof: ProofCreated) -> None:
         """A proof was stored; its event is about to be published."""
 
+    def credential_issued(self, credential: CredentialIssued) -> None:
+        """A credential was issued and stored (or found stored by an earlier run); its event is
+        about to be published."""
+
     def dead_lettered(
-        self, failure: ProcessingFailed, error: BaseException, event: ImageReference | None
+        self, failure: ProcessingFailed, error: BaseException, event: InputEvent | None
     ) -> None:
         """An input was rejected; its dead letter is about to be published."""
 
@@ -94,8 +99,12 @@ class CompositeObserver(PipelineObserver):
         for observer in self._observers:
             observer.proved(proof)
 
+    def credential_issued(self, credential: CredentialIssued) -> None:
+        for observer in self._observers:
+            observer.credential_issued(credential)
+
     def dead_lettered(
-        self, failure: ProcessingFailed, error: BaseException, event: ImageReference | None
+        self, failure: ProcessingFailed, error: BaseException, event: InputEvent | None
     ) -> None:
         for observer in self._observers:
             observer.dead_lettered(failure, error, event)

@@ -32,6 +32,7 @@ __all__ = [
     "ImageLimits",
     "ProofPipeline",
     "proof_event",
+    "timed_stage",
 ]
 
 MAX_ID_CHARS = 256
@@ -52,6 +53,23 @@ def _check_identifier(field: str, value: str) -> None:
         raise InvalidEvent(f"{field} contains control, format or unassigned characters")
     if value != value.strip():
         raise InvalidEvent(f"{field} has leading or trailing whitespace")
+
+
+@contextlib.contextmanager
+def timed_stage(observer: PipelineObserver, name: Stage) -> Iterator[None]:
+    """Time stage `name` for `observer`; classify what it raises (the one place that does)."""
+    started = time.perf_counter()
+    failure: BaseException | None = None
+    try:
+        yield
+    except (InputRejected, TransientError, StoreMisconfigured) as error:
+        failure = error
+        raise
+    except Exception as error:
+        failure = error
+        raise UnexpectedFailure(name, error) from error
+    finally:
+        observer.stage_finished(name, time.perf_counter() - started, failure)
 
 
 def proof_event(document: ProofDocument, signed: SignedProof, stored: StoredProof) -> ProofCreated:
@@ -105,21 +123,8 @@ class ProofPipeline:
         # However many threads hash, the pictures decoded at once stay within the budget.
         self._decode_budget = decode_budget
 
-    @contextlib.contextmanager
-    def _stage(self, name: Stage) -> Iterator[None]:
-        """Time stage `name`; classify what it raises (the one place that does)."""
-        started = time.perf_counter()
-        failure: BaseException | None = None
-        try:
-            yield
-        except (InputRejected, TransientError, StoreMisconfigured) as error:
-            failure = error
-            raise
-        except Exception as error:
-            failure = error
-            raise UnexpectedFailure(name, error) from error
-        finally:
-            self._observer.stage_finished(name, time.perf_counter() - started, failure)
+    def _stage(self, name: Stage) -> contextlib.AbstractContextManager[None]:
+        return timed_stage(self._observer, name)
 
     def prove(self, event: ImageReference) -> ProofCreated:
         with self._stage(Stage.VALIDATE):

@@ -1,9 +1,10 @@
 """From a consumed record to the record to publish: a proof event or a dead letter.
 
-Async, but with no Kafka client in it: the Faust agents hand it a `SourceMessage` and publish
-what it returns. The CPU-bound and blocking pipeline runs in an executor so it does not starve
-the event loop; transient failures are retried with capped exponential backoff, forever, so an
-outage delays events but never dead-letters them.
+`RecordProcessor` is the loop every stage shares (decode, work, retry, dead-letter);
+`EventProcessor` is the proving stage's. Async, but with no Kafka client in it: the Faust
+agents hand it a `SourceMessage` and publish what it returns. The CPU-bound and blocking work
+runs in an executor so it does not starve the event loop; transient failures are retried with
+capped exponential backoff, forever, so an outage delays events but never dead-letters them.
 """
 
 from __future__ import annotations
@@ -11,24 +12,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
+from typing import Any, Generic, TypedDict, TypeVar, Unpack
 
 from streams.core.clock import now_millis
 from streams.core.codecs.base import Codec
 from streams.core.codecs.records import ImageReference, ProcessingFailed, ProofCreated
-from streams.core.dead_letters import SourceMessage, dead_letter
+from streams.core.dead_letters import InputEvent, SourceMessage, dead_letter
 from streams.core.errors import DecodeFailed, InputRejected, TransientError
 from streams.core.observing import PipelineObserver, Stage
 from streams.core.pipeline import ProofPipeline
 from streams.core.retry import RetryPolicy, retry_async
 from streams.core.stores.base import StoreMisconfigured
 
-__all__ = ["DeadLettered", "EventProcessor", "ProcessingResult", "Proved"]
+__all__ = [
+    "DeadLettered",
+    "EventProcessor",
+    "ProcessingOptions",
+    "ProcessingResult",
+    "Proved",
+    "RecordProcessor",
+]
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=InputEvent)
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -51,43 +63,58 @@ ProcessingResult = Proved | DeadLettered
 """What to publish for one consumed record."""
 
 
-class EventProcessor:
-    """Decodes an image-reference record, proves it, and says what to publish."""
+class ProcessingOptions(TypedDict, total=False):
+    """What a processor may be given besides its work: who observes it, and how it sleeps
+    between retries and reads the clock (tests pass their own)."""
+
+    observer: PipelineObserver | None
+    sleep: Callable[[float], Awaitable[None]]
+    clock_ms: Callable[[], int]
+
+
+class RecordProcessor(Generic[E, R]):
+    """Decodes a consumed record with `read`, runs `work` on it in `executor`, retrying
+    transient failures, and says what to publish: `R`, or a dead letter.
+
+    `record_name` names what the records should be, in the dead letter of a tombstone.
+    """
 
     def __init__(
         self,
         *,
-        pipeline: ProofPipeline,
+        read: Callable[[Mapping[str, Any]], E],
+        work: Callable[[E], R],
+        record_name: str,
         input_codec: Codec,
         executor: Executor,
         retry: RetryPolicy,
-        observer: PipelineObserver | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        clock_ms: Callable[[], int] = now_millis,
+        **options: Unpack[ProcessingOptions],
     ) -> None:
-        self._pipeline = pipeline
+        self._read = read
+        self._work = work
+        self._record_name = record_name
         self._input_codec = input_codec
         self._executor = executor
         self._retry = retry
-        self._observer = observer or PipelineObserver()
-        self._sleep = sleep
-        self._clock_ms = clock_ms
+        self._observer = options.get("observer") or PipelineObserver()
+        self._sleep = options.get("sleep", asyncio.sleep)
+        self._clock_ms = options.get("clock_ms", now_millis)
 
-    async def process(self, source: SourceMessage) -> ProcessingResult:
-        event: ImageReference | None = None
+    async def process(self, source: SourceMessage) -> R | DeadLettered:
+        event: E | None = None
         attempts = 0
 
-        async def attempt() -> ProofCreated:
+        async def attempt() -> R:
             nonlocal event, attempts
             attempts += 1
             if event is None:
                 event = self._decode(source)
             return await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._pipeline.prove, event
+                self._executor, self._work, event
             )
 
         try:
-            proof = await retry_async(
+            return await retry_async(
                 attempt,
                 self._retry,
                 retry_on=(TransientError, StoreMisconfigured),
@@ -110,8 +137,6 @@ class EventProcessor:
             )
             self._observer.dead_lettered(failure, error, event)
             return DeadLettered(source.key, failure)
-        self._observer.proved(proof)
-        return Proved(source.key, proof)
 
     def _retrying(
         self, source: SourceMessage, error: BaseException, attempts: int, delay: float
@@ -128,15 +153,48 @@ class EventProcessor:
         )
         self._observer.retrying(error, attempts, delay)
 
-    def _decode(self, source: SourceMessage) -> ImageReference:
+    def _decode(self, source: SourceMessage) -> E:
         started = time.perf_counter()
         failure: BaseException | None = None
         try:
             if source.value is None:
-                raise DecodeFailed("the record has no value (a tombstone), not an image reference")
-            return ImageReference.from_avro(self._input_codec.decode(source.value))
+                raise DecodeFailed(
+                    f"the record has no value (a tombstone), not {self._record_name}"
+                )
+            return self._read(self._input_codec.decode(source.value))
         except BaseException as error:
             failure = error
             raise
         finally:
             self._observer.stage_finished(Stage.DECODE, time.perf_counter() - started, failure)
+
+
+class EventProcessor:
+    """Decodes an image-reference record, proves it, and says what to publish."""
+
+    def __init__(
+        self,
+        *,
+        pipeline: ProofPipeline,
+        input_codec: Codec,
+        executor: Executor,
+        retry: RetryPolicy,
+        **options: Unpack[ProcessingOptions],
+    ) -> None:
+        self._observer = options.get("observer") or PipelineObserver()
+        self._records = RecordProcessor(
+            read=ImageReference.from_avro,
+            work=pipeline.prove,
+            record_name="an image reference",
+            input_codec=input_codec,
+            executor=executor,
+            retry=retry,
+            **options,
+        )
+
+    async def process(self, source: SourceMessage) -> ProcessingResult:
+        result = await self._records.process(source)
+        if isinstance(result, DeadLettered):
+            return result
+        self._observer.proved(result)
+        return Proved(source.key, result)

@@ -204,8 +204,9 @@ def sign_proof(document: ProofDocument, signer: ProofSigner) -> SignedProof:
     )
 
 
-def storage_key(prefix: str, proof_id: str, issued_at_ms: int) -> str:
-    """Where a proof is stored: `{prefix}{YYYY}/{MM}/{DD}/{proof_id}.json`, dated in UTC.
+def storage_key(prefix: str, proof_id: str, issued_at_ms: int, *, extension: str = "json") -> str:
+    """Where a proof is stored: `{prefix}{YYYY}/{MM}/{DD}/{proof_id}.{extension}`, dated in UTC
+    (the objects that belong to a proof use the proof's own date and other prefixes).
 
     `prefix` is used verbatim, so it normally ends with `/` (or is empty).
     """
@@ -214,7 +215,7 @@ def storage_key(prefix: str, proof_id: str, issued_at_ms: int) -> str:
     if issued_at_ms < 0:
         raise ValueError(f"issued_at_ms must be non-negative, not {issued_at_ms}")
     issued = from_epoch_millis(issued_at_ms)
-    return f"{prefix}{issued:%Y/%m/%d}/{proof_id}.json"
+    return f"{prefix}{issued:%Y/%m/%d}/{proof_id}.{extension}"
 
 
 def _check_canonical(value: object, path: str) -> None:

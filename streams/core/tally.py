@@ -1,5 +1,9 @@
 """The proof counts: one record per distinct proof, and the counts derived from those records.
 
+The credentials workers keep a tally of their own, of the credentials issued: one record per
+proof whose credential was published, its `format` the credential's media type and its issue
+time the credential's.
+
 The only state written for a proof is one entry in `recorded`, keyed by (tenant, proof id):
 an entry is either there or not, so a worker that dies at any moment leaves each proof counted
 or not counted, never half counted, and counting it again later changes nothing. The Faust
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from streams.core.clock import from_epoch_millis
-from streams.core.codecs.records import ProofCreated
+from streams.core.codecs.records import CredentialIssued, ProofCreated
 
 __all__ = ["CountedProof", "ProofTally", "day_of", "table_key"]
 
@@ -55,8 +59,24 @@ class CountedProof:
     shard: int
 
     @classmethod
-    def of(cls, proof: ProofCreated, shard: int) -> CountedProof:
-        return cls(proof.tenant, proof.proof_id, proof.format, proof.sha256, proof.issued_at, shard)
+    def of(cls, counted: ProofCreated | CredentialIssued, shard: int) -> CountedProof:
+        if isinstance(counted, CredentialIssued):
+            return cls(
+                counted.tenant,
+                counted.proof_id,
+                counted.media_type,
+                counted.image_sha256,
+                counted.issued_at,
+                shard,
+            )
+        return cls(
+            counted.tenant,
+            counted.proof_id,
+            counted.format,
+            counted.sha256,
+            counted.issued_at,
+            shard,
+        )
 
     @property
     def key(self) -> str:
@@ -118,8 +138,9 @@ class ProofTally:
         self.recorded = recorded
         self._shards: dict[int, _ShardCounts] = {}
 
-    def record(self, proof: ProofCreated, shard: int) -> bool:
-        """Count `proof` (in `shard`) unless it was counted before. True if it was new."""
+    def record(self, proof: ProofCreated | CredentialIssued, shard: int) -> bool:
+        """Count `proof` (in `shard`), or the proof of a credential, unless it was counted
+        before. True if it was new."""
         counted = CountedProof.of(proof, shard)
         if counted.key in self.recorded:
             return False

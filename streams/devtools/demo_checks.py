@@ -1,8 +1,9 @@
 """The verdicts `credlink demo` ends with: what a reader of the demo's images would see.
 
 Two proved images as a CDN serves them (half size, WebP, metadata gone) verify by similarity,
-with their distances; a photo nobody proved is not found; and an image whose stored proof was
-altered afterwards does not verify. The verifier is the one `credlink verify` uses, over the
+with their distances, and their Content Credentials are recovered from the store; a photo
+nobody proved is not found; and an image whose stored proof was altered afterwards does not
+verify. The verifier is the one `credlink verify` uses, over the
 demo's own proofs held in memory, so the demo needs no proof index.
 """
 
@@ -12,7 +13,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from streams.core.codecs.records import ProofCreated
+from streams.core.codecs.records import CredentialIssued, ProofCreated
+from streams.core.credential_verifier import CredentialVerifier
 from streams.core.image_verifier import StoredProofs, Verdict, Verifier
 from streams.core.perceptual_index import IndexEntry, PerceptualIndex
 from streams.core.signing import KeySet
@@ -39,14 +41,22 @@ def cdn_webp(data: bytes) -> bytes:
 
 def in_memory_verifier(
     proofs: Sequence[ProofCreated],
+    credentials: Sequence[CredentialIssued],
     store: ProofStore,
     keyset: KeySet,
     *,
+    trust_anchors_pem: bytes | None,
     max_image_bytes: int,
     max_image_pixels: int,
 ) -> Verifier:
-    """A verifier whose lookups are `proofs` (their events), reading the signed proofs from
-    `store`."""
+    """A verifier whose lookups are `proofs` and `credentials` (their events), reading the
+    signed proofs and manifest stores from `store`."""
+    manifests = {credential.proof_id: credential.manifest_store.key for credential in credentials}
+
+    def manifest_of_proof(proof_id: str) -> bytes | None:
+        key = manifests.get(proof_id)
+        return store.get(key) if key is not None else None
+
     by_image = {(proof.tenant, proof.sha256): proof.proof_id for proof in proofs}
     by_bytes = {proof.sha256: proof.proof_id for proof in proofs}
     keys = {proof.proof_id: proof.location.key for proof in proofs}
@@ -64,6 +74,7 @@ def in_memory_verifier(
         keyset=keyset,
         max_image_bytes=max_image_bytes,
         max_image_pixels=max_image_pixels,
+        credentials=CredentialVerifier(manifest_of_proof, trust_anchors_pem=trust_anchors_pem),
     )
 
 
@@ -78,21 +89,25 @@ def tamper_with(store: ProofStore, proof: ProofCreated) -> None:
 def demo_checks(
     originals: Mapping[str, bytes],
     proofs: Sequence[ProofCreated],
+    credentials: Sequence[CredentialIssued],
     store: ProofStore,
     keyset: KeySet,
     *,
+    trust_anchors_pem: bytes | None,
     max_image_bytes: int,
     max_image_pixels: int,
 ) -> list[DemoCheck]:
-    """Verdicts on CDN copies of the first two proved images, on a photo nobody proved, and on
-    the third image after its stored proof was tampered with. `originals` are the images by
-    event id; needs three proofs."""
+    """Verdicts on CDN copies of the first two proved images (with their recovered Content
+    Credentials), on a photo nobody proved, and on the third image after its stored proof was
+    tampered with. `originals` are the images by event id; needs three proofs."""
     first, second, third = sorted(proofs, key=lambda proof: proof.event_id)[:3]
     tamper_with(store, third)
     verifier = in_memory_verifier(
         proofs,
+        credentials,
         store,
         keyset,
+        trust_anchors_pem=trust_anchors_pem,
         max_image_bytes=max_image_bytes,
         max_image_pixels=max_image_pixels,
     )

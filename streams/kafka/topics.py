@@ -18,6 +18,7 @@ from confluent_kafka.admin import (
 from streams.settings import Settings
 
 __all__ = [
+    "CREDENTIALS_CREATED",
     "DLQ",
     "PROOFS_CREATED",
     "SUBMITTED",
@@ -31,6 +32,7 @@ __all__ = [
 SUBMITTED = "images.submitted"
 PROOFS_CREATED = "proofs.created"
 DLQ = "images.dlq"
+CREDENTIALS_CREATED = "credentials.created"
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,11 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
         ),
         spec(
             DLQ, {"cleanup.policy": "delete", "retention.ms": str(settings.kafka.dlq_retention_ms)}
+        ),
+        # A credential event lives as long as the proof event it answers.
+        spec(
+            CREDENTIALS_CREATED,
+            {"cleanup.policy": "delete", "retention.ms": str(settings.kafka.proofs_retention_ms)},
         ),
     ]
 

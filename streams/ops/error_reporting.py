@@ -48,7 +48,8 @@ from sentry_sdk.transport import Transport
 from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
 
 from streams import __version__
-from streams.core.codecs.records import ImageReference, ProcessingFailed
+from streams.core.codecs.records import ProcessingFailed
+from streams.core.dead_letters import InputEvent
 from streams.core.observing import PipelineObserver
 from streams.settings import Settings
 
@@ -184,7 +185,7 @@ class SentryObserver(PipelineObserver):
         return unreported
 
     def dead_lettered(
-        self, failure: ProcessingFailed, error: BaseException, event: ImageReference | None
+        self, failure: ProcessingFailed, error: BaseException, event: InputEvent | None
     ) -> None:
         unreported = self._unreported_before(failure.error_class)
         if unreported is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from prometheus_client import (
     GC_COLLECTOR,
@@ -25,7 +25,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from streams.core.codecs.records import ImageReference, ProcessingFailed, ProofCreated
+from streams.core.codecs.records import CredentialIssued, ProcessingFailed, ProofCreated
+from streams.core.dead_letters import InputEvent
 from streams.core.observing import PipelineObserver, Stage
 
 if TYPE_CHECKING:
@@ -74,6 +75,12 @@ class WorkerMetrics:
             "credlink_proofs_created",
             "Proofs stored and published.",
             ["agent", "format"],
+            registry=registry,
+        )
+        self.credentials = Counter(
+            "credlink_credentials_issued",
+            "C2PA manifests issued and stored (or found stored by an earlier run) and published.",
+            ["agent", "media_type"],
             registry=registry,
         )
         self.dead_letters = Counter(
@@ -187,7 +194,7 @@ class WorkerMetrics:
 
 
 class PipelineMetrics(PipelineObserver):
-    """The prove agent's observer: turns pipeline events into metrics."""
+    """An agent's observer (`prove`, `count`, `credentials`): turns its events into metrics."""
 
     def __init__(self, metrics: WorkerMetrics, agent: str = "prove") -> None:
         self._m = metrics
@@ -213,19 +220,29 @@ class PipelineMetrics(PipelineObserver):
         self._m.image_bytes.labels(self._agent).observe(proof.byte_size)
         self._m.image_pixels.labels(self._agent).observe(proof.width * proof.height)
 
+    def credential_issued(self, credential: CredentialIssued) -> None:
+        self._m.credentials.labels(self._agent, credential.media_type).inc()
+
     def dead_lettered(
-        self, failure: ProcessingFailed, error: BaseException, event: ImageReference | None
+        self, failure: ProcessingFailed, error: BaseException, event: InputEvent | None
     ) -> None:
         self._m.dead_letters.labels(self._agent, failure.stage, failure.error_class).inc()
 
     def published(self, topic: str, seconds_since_event: float | None) -> None:
         if seconds_since_event is not None:
-            outcome = "dead_letter" if topic.endswith("images.dlq") else "proof"
+            outcome = (
+                "dead_letter"
+                if topic.endswith("images.dlq")
+                else "credential"
+                if topic.endswith("credentials.created")
+                else "proof"
+            )
             self._m.event_seconds.labels(self._agent, outcome).observe(max(seconds_since_event, 0))
 
 
 class TableMetrics(Collector):
-    """Proof counts read from the worker's tally at scrape time.
+    """Proof (or credential) counts read from the worker's tally at scrape time:
+    `credlink_table_{counted}` and `credlink_table_{counted}_by_format`.
 
     The tally counts only the partitions assigned to this worker, so summing a series over all
     workers gives the total.
@@ -236,14 +253,18 @@ class TableMetrics(Collector):
         by_tenant: Callable[[], Iterable[tuple[str, int]]],
         by_format: Callable[[], Iterable[tuple[str, int]]],
         tenants: frozenset[str],
+        counted: Literal["proofs", "credentials"] = "proofs",
     ) -> None:
         self._by_tenant = by_tenant
         self._by_format = by_format
         self._tenants = tenants
+        self._counted = counted
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         tenants = GaugeMetricFamily(
-            "credlink_table_proofs", "Distinct proofs counted, per tenant.", labels=["tenant"]
+            f"credlink_table_{self._counted}",
+            f"Distinct {self._counted} counted, per tenant.",
+            labels=["tenant"],
         )
         totals: dict[str, int] = {}
         for tenant, count in self._by_tenant():
@@ -252,8 +273,8 @@ class TableMetrics(Collector):
         for label, count in sorted(totals.items()):
             tenants.add_metric([label], count)
         formats = GaugeMetricFamily(
-            "credlink_table_proofs_by_format",
-            "Distinct proofs counted, per image format.",
+            f"credlink_table_{self._counted}_by_format",
+            f"Distinct {self._counted} counted, per image format (a credential's media type).",
             labels=["format"],
         )
         for image_format, count in sorted(self._by_format()):

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import uuid
 from pathlib import Path
 from typing import Any
 
-from streams.core.codecs import ImageReference, ProcessingFailed, ProofCreated, ProofLocation
+from streams.core.codecs import (
+    CredentialIssued,
+    ImageReference,
+    ProcessingFailed,
+    ProofCreated,
+    ProofLocation,
+)
 from streams.core.codecs.schemas import HISTORY_DIR, NamedSchema, default_schema_dir
 
-Record = ImageReference | ProofCreated | ProcessingFailed
+Record = ImageReference | ProofCreated | ProcessingFailed | CredentialIssued
 
 IMAGE_REFERENCE = ImageReference(
     event_id="evt-0001",
@@ -54,7 +61,29 @@ PROCESSING_FAILED = ProcessingFailed(
     failed_at=1_732_752_002_789,
 )
 
-SAMPLES: list[Record] = [IMAGE_REFERENCE, PROOF_CREATED, PROCESSING_FAILED]
+CREDENTIAL_ISSUED = CredentialIssued(
+    proof_id="prf-0001",
+    event_id="evt-0001",
+    tenant="acme",
+    manifest_id="urn:c2pa:00000000-0000-4000-8000-000000000001",
+    media_type="image/png",
+    image_sha256="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    manifest_store=ProofLocation(
+        bucket="credlink-proofs", key="manifests/2024/11/28/prf-0001.c2pa", version_id="v2"
+    ),
+    signed_image=ProofLocation(bucket="credlink-proofs", key="signed/2024/11/28/prf-0001.png"),
+    manifest_bytes=6_144,
+    issued_at=1_732_752_003_012,
+    fingerprint=bytes.fromhex("cc01") + bytes(range(32)),
+)
+
+SAMPLES: list[Record] = [
+    IMAGE_REFERENCE,
+    PROOF_CREATED,
+    PROCESSING_FAILED,
+    CREDENTIAL_ISSUED,
+    dataclasses.replace(CREDENTIAL_ISSUED, signed_image=None),
+]
 
 ADDED_FIELD: dict[str, Any] = {
     "name": "priority",

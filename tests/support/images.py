@@ -8,7 +8,7 @@ import struct
 import zlib
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from streams.devtools.samples import encode, photo
 
@@ -18,10 +18,25 @@ __all__ = [
     "photo",
     "png_declaring",
     "progressive_jpeg",
+    "textured",
     "tiff_declaring",
     "webp_declaring",
     "with_repeated_scans",
 ]
+
+
+def textured(width: int, height: int, seed: int) -> Image.Image:
+    """A photo-like picture strewn with small shapes: corners enough for local features."""
+    picture = photo(width, height, seed)
+    draw = ImageDraw.Draw(picture)
+    rng = np.random.default_rng(seed + 1000)
+    for _ in range(300):
+        x, y = (int(v) for v in rng.integers(0, (width, height)))
+        side = int(rng.integers(4, 40))
+        fill = tuple(int(v) for v in rng.integers(0, 256, size=3))
+        shape = draw.rectangle if rng.integers(0, 2) else draw.ellipse
+        shape((x, y, x + side, y + side), fill=fill)
+    return picture
 
 
 def png_declaring(width: int, height: int) -> bytes:

@@ -14,7 +14,7 @@ from streams.core.fetching import ImageFetcher
 from streams.core.memory_budget import MemoryBudget
 from streams.core.pipeline import ImageLimits, ProofPipeline
 from streams.core.signing import KeySet, Signer
-from streams.core.stores.base import ProofNotFound, ProofStore, StoredProof
+from streams.core.stores.base import ProofNotFound, ProofStore, StoredObject, StoredProof
 from tests.support.images import encode, photo
 
 SUBMITTED_AT_MS = 1_718_000_000_123  # 2024-06-10T06:13:20.123Z
@@ -64,10 +64,14 @@ class MemoryStore(ProofStore):
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
         self.metadata: dict[str, dict[str, str]] = {}
+        self.content_types: dict[str, str] = {}
 
-    def _put(self, key: str, data: bytes, metadata: Mapping[str, str]) -> StoredProof:
+    def _put(
+        self, key: str, data: bytes, metadata: Mapping[str, str], content_type: str
+    ) -> StoredProof:
         self.objects[key] = data
         self.metadata[key] = dict(metadata)
+        self.content_types[key] = content_type
         return StoredProof(store="memory", key=key)
 
     def _get(self, key: str) -> bytes:
@@ -79,6 +83,13 @@ class MemoryStore(ProofStore):
     def _exists(self, key: str) -> bool:
         return key in self.objects
 
+    def _stat(self, key: str) -> StoredObject | None:
+        if key not in self.objects:
+            return None
+        return StoredObject(
+            StoredProof(store="memory", key=key), len(self.objects[key]), self.metadata[key]
+        )
+
 
 class FailingStore(MemoryStore):
     """A store whose writes raise `errors` in turn, then succeed."""
@@ -87,10 +98,12 @@ class FailingStore(MemoryStore):
         super().__init__()
         self.pending = list(errors)
 
-    def _put(self, key: str, data: bytes, metadata: Mapping[str, str]) -> StoredProof:
+    def _put(
+        self, key: str, data: bytes, metadata: Mapping[str, str], content_type: str
+    ) -> StoredProof:
         if self.pending:
             raise self.pending.pop(0)
-        return super()._put(key, data, metadata)
+        return super()._put(key, data, metadata, content_type)
 
 
 def make_pipeline(

@@ -14,8 +14,9 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.reader import scan_topic
+from streams.core.certificates import DevelopmentCertificates, write_development_certificates
 from streams.core.codecs.records import ImageReference, ProofCreated
-from streams.core.signing import generate_key_pair
+from streams.core.signing import generate_key_pair, load_private_key
 from streams.devtools.devstack.stack import LocalStack
 from streams.devtools.devstack.worker import WorkerProcess
 from streams.kafka.serde import codec_for
@@ -179,6 +180,24 @@ def scenario_settings(
     return settings.updated(**overrides)
 
 
+def with_content_credentials(
+    settings: Settings, workdir: Path, *, embed: bool
+) -> tuple[Settings, DevelopmentCertificates]:
+    """`settings` with Content Credentials on, the signing key certified by a development CA
+    made in `workdir` (the trust anchor of the settings' verifiers)."""
+    key = load_private_key(settings.signing.key_file or Path())
+    certificates = write_development_certificates(key.public_key(), workdir)
+    credentialed = settings.updated(
+        c2pa={
+            "enabled": True,
+            "embed": embed,
+            "certificate_chain_file": certificates.certificate_chain,
+            "trust_anchors_file": certificates.ca_certificate,
+        }
+    )
+    return credentialed, certificates
+
+
 def new_scenario(stack: LocalStack, workdir: Path, **overrides: Mapping[str, object]) -> Scenario:
     """An empty scenario with `scenario_settings(stack, workdir, **overrides)`."""
     settings = scenario_settings(stack, workdir, **overrides)
@@ -191,8 +210,9 @@ def running_worker(
     workdir: Path,
     name: str = "worker",
     extra_env: dict[str, str] | None = None,
+    options: tuple[str, ...] = (),
 ) -> Iterator[WorkerProcess]:
-    worker = WorkerProcess(settings, workdir, name, extra_env)
+    worker = WorkerProcess(settings, workdir, name, extra_env, options)
     worker.start()
     try:
         yield worker
@@ -200,10 +220,11 @@ def running_worker(
         worker.stop()
 
 
-def tenant_counts(settings: Settings) -> dict[str, int]:
-    """The proofs counted per tenant, as the count table's changelog holds them now (read to
-    the end offsets it has when the call starts): one entry per counted proof."""
-    records = scan_topic(settings, f"{settings.kafka.app_id}-proofs-counted-changelog")
+def tenant_counts(settings: Settings, changelog: str | None = None) -> dict[str, int]:
+    """The proofs counted per tenant, as the count table's changelog (or the table changelog
+    topic `changelog`, the credentials workers' say) holds them now (read to the end offsets it
+    has when the call starts): one entry per counted proof."""
+    records = scan_topic(settings, changelog or f"{settings.kafka.app_id}-proofs-counted-changelog")
     counted = Counter(
         json.loads(json.loads(key))[0]  # the entry key: (tenant, proof id)
         for key, value in latest_by_key(records).items()

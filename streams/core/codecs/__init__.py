@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from streams.core.codecs.base import Codec, Deserializer, Serializer
 from streams.core.codecs.records import (
+    CredentialIssued,
     ImageReference,
     ProcessingFailed,
     ProofCreated,
@@ -18,6 +19,7 @@ from streams.core.codecs.single_object import SingleObjectCodec
 
 __all__ = [
     "Codec",
+    "CredentialIssued",
     "Deserializer",
     "ImageReference",
     "NamedSchema",

@@ -13,7 +13,14 @@ from typing import Any, ClassVar
 
 from streams.core.clock import to_epoch_millis
 
-__all__ = ["ImageReference", "ProcessingFailed", "ProofCreated", "ProofLocation", "epoch_millis"]
+__all__ = [
+    "CredentialIssued",
+    "ImageReference",
+    "ProcessingFailed",
+    "ProofCreated",
+    "ProofLocation",
+    "epoch_millis",
+]
 
 
 def epoch_millis(moment: datetime | int) -> int:
@@ -59,7 +66,8 @@ class ImageReference:
 
 @dataclass(frozen=True, kw_only=True)
 class ProofLocation:
-    """Where a proof document is stored (a record nested in `ProofCreated`)."""
+    """Where an object of the proof store is kept (a record nested in `ProofCreated`, for the
+    proof document, and in `CredentialIssued`, for the manifest store and the signed image)."""
 
     bucket: str
     key: str
@@ -109,6 +117,44 @@ class ProofCreated:
             **{
                 **record,
                 "location": ProofLocation.from_avro(record["location"]),
+                "issued_at": epoch_millis(record["issued_at"]),
+            }
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CredentialIssued:
+    """A C2PA manifest was issued for a proof's image and stored."""
+
+    SCHEMA: ClassVar[str] = "io.credlink.streams.CredentialIssued"
+
+    proof_id: str
+    event_id: str
+    tenant: str
+    manifest_id: str
+    media_type: str
+    image_sha256: str
+    manifest_store: ProofLocation
+    signed_image: ProofLocation | None = None
+    manifest_bytes: int
+    issued_at: int
+    fingerprint: bytes | None = None
+
+    def to_avro(self) -> dict[str, Any]:
+        """This event as an Avro record dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_avro(cls, record: Mapping[str, Any]) -> CredentialIssued:
+        """The event in an Avro record dict decoded with the current schema."""
+        signed_image = record["signed_image"]
+        return cls(
+            **{
+                **record,
+                "manifest_store": ProofLocation.from_avro(record["manifest_store"]),
+                "signed_image": (
+                    ProofLocation.from_avro(signed_image) if signed_image is not None else None
+                ),
                 "issued_at": epoch_millis(record["issued_at"]),
             }
         )

@@ -8,6 +8,14 @@ these metadata keys (`PROOF_METADATA_KEYS`), and backends store whatever map the
 - `phash`: the image's perceptual hash;
 - `created-at`, `expires-at`: RFC 3339 UTC timestamps of the proof's validity window.
 
+The Content Credentials of a proof live in the same store, dated like the proof so that a
+replay addresses the same keys: the C2PA manifest store at `manifests/YYYY/MM/DD/{proof-id}.c2pa`
+(`application/c2pa`) and, when embedding, the signed image at `signed/YYYY/MM/DD/{proof-id}.{ext}`
+(the image's media type). Their metadata (`CREDENTIAL_METADATA_KEYS`) is the proof's plus
+`manifest-id`, `media-type` (the image's) and `fingerprint` (the manifest's soft-binding value,
+hex), with `created-at` the time the manifest was signed. `stat` reads it back without the
+bytes: the credentials stage looks for a stored manifest id before it signs anything.
+
 Keys are relative, `/`-separated paths and are validated the same way by every backend, so a key
 that would escape a filesystem root or address an unexpected S3 object is refused up front.
 """
@@ -21,20 +29,31 @@ from dataclasses import dataclass
 
 from streams.core.errors import CredlinkError, InputRejected
 from streams.core.observing import Stage
+from streams.core.proof_document import storage_key
 
 __all__ = [
+    "CREDENTIAL_METADATA_KEYS",
+    "MANIFEST_CONTENT_TYPE",
     "MAX_KEY_BYTES",
     "MAX_SEGMENT_BYTES",
+    "PROOF_CONTENT_TYPE",
     "PROOF_METADATA_KEYS",
     "InvalidProofKey",
     "ProofNotFound",
     "ProofStore",
     "StoreMisconfigured",
+    "StoredObject",
     "StoredProof",
+    "manifest_key",
+    "signed_image_key",
     "validate_proof_key",
 ]
 
 PROOF_METADATA_KEYS = ("proof-id", "image-sha256", "phash", "created-at", "expires-at")
+CREDENTIAL_METADATA_KEYS = (*PROOF_METADATA_KEYS, "manifest-id", "media-type", "fingerprint")
+
+PROOF_CONTENT_TYPE = "application/json"
+MANIFEST_CONTENT_TYPE = "application/c2pa"
 
 MAX_KEY_BYTES = 512
 MAX_SEGMENT_BYTES = 255
@@ -71,6 +90,25 @@ class StoredProof:
     version_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """An object found in (or just written to) a store: where it is, its size and metadata."""
+
+    location: StoredProof
+    size: int
+    metadata: Mapping[str, str]
+
+
+def manifest_key(proof_id: str, proof_issued_at_ms: int) -> str:
+    """Where the C2PA manifest store of a proof is kept: `manifests/YYYY/MM/DD/{id}.c2pa`."""
+    return storage_key("manifests/", proof_id, proof_issued_at_ms, extension="c2pa")
+
+
+def signed_image_key(proof_id: str, proof_issued_at_ms: int, extension: str) -> str:
+    """Where a proof's image with its manifest embedded is kept: `signed/YYYY/MM/DD/{id}.{ext}`."""
+    return storage_key("signed/", proof_id, proof_issued_at_ms, extension=extension)
+
+
 def validate_proof_key(key: str) -> str:
     """Return `key` unchanged if it is a safe relative path, else raise `InvalidProofKey`."""
     if not key:
@@ -94,13 +132,25 @@ def validate_proof_key(key: str) -> str:
 class ProofStore(ABC):
     """Keeps proof documents by key. Every backend validates keys through these methods."""
 
-    def put(self, key: str, data: bytes, metadata: Mapping[str, str]) -> StoredProof:
-        """Store `data` under `key` with `metadata`.
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        metadata: Mapping[str, str],
+        *,
+        content_type: str = PROOF_CONTENT_TYPE,
+    ) -> StoredProof:
+        """Store `data` under `key` with `metadata` (and `content_type`, where the backend
+        keeps one).
 
         Idempotent: storing the same bytes under the same key again writes nothing new and
         returns the same `StoredProof`.
         """
-        return self._put(validate_proof_key(key), data, metadata)
+        return self._put(validate_proof_key(key), data, metadata, content_type)
+
+    def stat(self, key: str) -> StoredObject | None:
+        """The object under `key` without its bytes; None if there is none."""
+        return self._stat(validate_proof_key(key))
 
     def get(self, key: str) -> bytes:
         """The bytes stored under `key`; `ProofNotFound` if there are none."""
@@ -111,10 +161,15 @@ class ProofStore(ABC):
         return self._exists(validate_proof_key(key))
 
     @abstractmethod
-    def _put(self, key: str, data: bytes, metadata: Mapping[str, str]) -> StoredProof: ...
+    def _put(
+        self, key: str, data: bytes, metadata: Mapping[str, str], content_type: str
+    ) -> StoredProof: ...
 
     @abstractmethod
     def _get(self, key: str) -> bytes: ...
 
     @abstractmethod
     def _exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def _stat(self, key: str) -> StoredObject | None: ...

@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 
-from streams.core.stores.base import ProofStore, StoredProof
+from streams.core.stores.base import ProofStore, StoredObject, StoredProof
 
 __all__ = ["CachedProofStore"]
 
@@ -30,8 +30,10 @@ class CachedProofStore(ProofStore):
     def __repr__(self) -> str:
         return f"CachedProofStore({self._inner!r}, max_entries={self._max_entries})"
 
-    def _put(self, key: str, data: bytes, metadata: Mapping[str, str]) -> StoredProof:
-        stored = self._inner.put(key, data, metadata)
+    def _put(
+        self, key: str, data: bytes, metadata: Mapping[str, str], content_type: str
+    ) -> StoredProof:
+        stored = self._inner.put(key, data, metadata, content_type=content_type)
         self._remember(key, data)
         return stored
 
@@ -51,6 +53,10 @@ class CachedProofStore(ProofStore):
             if key in self._entries:
                 return True
         return self._inner.exists(key)
+
+    def _stat(self, key: str) -> StoredObject | None:
+        # Only the bytes are cached: the metadata comes from the store that has it.
+        return self._inner.stat(key)
 
     def _remember(self, key: str, data: bytes) -> None:
         with self._lock:

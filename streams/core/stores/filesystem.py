@@ -2,7 +2,7 @@
 
 Layout under `root`: `objects/<key>` holds the proof bytes and `metadata/<key>` its metadata as
 JSON. Both are written atomically (temporary file, fsync, rename), metadata first, so an object
-that exists always has its metadata.
+that exists always has its metadata. Content types are not kept: the key's extension says it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from streams.core.stores.base import (
     InvalidProofKey,
     ProofNotFound,
     ProofStore,
+    StoredObject,
     StoredProof,
     StoreMisconfigured,
 )
@@ -35,7 +36,9 @@ class FilesystemProofStore(ProofStore):
     def __repr__(self) -> str:
         return f"FilesystemProofStore(root={str(self._root)!r})"
 
-    def _put(self, key: str, data: bytes, metadata: Mapping[str, str]) -> StoredProof:
+    def _put(
+        self, key: str, data: bytes, metadata: Mapping[str, str], content_type: str
+    ) -> StoredProof:
         stored = StoredProof(store=str(self._root), key=key)
         object_path = self._confined(self._objects, key)
         if self._read_if_present(object_path, key) == data:
@@ -53,6 +56,17 @@ class FilesystemProofStore(ProofStore):
 
     def _exists(self, key: str) -> bool:
         return self._confined(self._objects, key).is_file()
+
+    def _stat(self, key: str) -> StoredObject | None:
+        object_path = self._confined(self._objects, key)
+        metadata_json = self._read_if_present(self._confined(self._metadata, key), key)
+        if metadata_json is None or not object_path.is_file():
+            return None
+        return StoredObject(
+            location=StoredProof(store=str(self._root), key=key),
+            size=object_path.stat().st_size,
+            metadata=json.loads(metadata_json),
+        )
 
     def _confined(self, tree: Path, key: str) -> Path:
         # Keys are already free of '..' and absolute paths; resolving catches symlinks that

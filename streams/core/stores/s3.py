@@ -1,7 +1,8 @@
 """The proof store on S3 or an S3-compatible endpoint, and the boto3 client it is built with.
 
-Objects are written with server-side encryption, `application/json` content type and the
-metadata map the caller passes (see `streams.core.stores.base` for the keys the pipeline uses).
+Objects are written with server-side encryption, the caller's content type (`application/json`
+for proofs) and the metadata map the caller passes (see `streams.core.stores.base` for the keys
+the pipeline uses).
 Failures are translated once, here: throttling, 5xx and lost connections become
 `TransientError`; everything else the store refuses becomes `StoreMisconfigured`.
 """
@@ -20,14 +21,19 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from streams.core.clock import utc_now
 from streams.core.errors import TransientError
-from streams.core.stores.base import ProofNotFound, ProofStore, StoredProof, StoreMisconfigured
+from streams.core.stores.base import (
+    ProofNotFound,
+    ProofStore,
+    StoredObject,
+    StoredProof,
+    StoreMisconfigured,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import PutObjectRequestTypeDef
 
 __all__ = [
-    "PROOF_CONTENT_TYPE",
     "S3ProofStore",
     "ServerSideEncryption",
     "describe_s3_error",
@@ -37,8 +43,6 @@ __all__ = [
 ]
 
 ServerSideEncryption = Literal["AES256", "aws:kms"]
-
-PROOF_CONTENT_TYPE = "application/json"
 
 _TRANSIENT_ERROR_CODES = frozenset(
     {
@@ -157,7 +161,9 @@ class S3ProofStore(ProofStore):
     def __repr__(self) -> str:
         return f"S3ProofStore(bucket={self._bucket!r}, sse={self._sse!r})"
 
-    def _put(self, key: str, data: bytes, metadata: Mapping[str, str]) -> StoredProof:
+    def _put(
+        self, key: str, data: bytes, metadata: Mapping[str, str], content_type: str
+    ) -> StoredProof:
         existing = self._stored_if_identical(key, data)
         if existing is not None:
             return existing
@@ -165,7 +171,7 @@ class S3ProofStore(ProofStore):
             "Bucket": self._bucket,
             "Key": key,
             "Body": data,
-            "ContentType": PROOF_CONTENT_TYPE,
+            "ContentType": content_type,
             "Metadata": dict(metadata),
             "ServerSideEncryption": self._sse,
         }
@@ -190,14 +196,21 @@ class S3ProofStore(ProofStore):
                 return body.read()
 
     def _exists(self, key: str) -> bool:
+        return self._stat(key) is not None
+
+    def _stat(self, key: str) -> StoredObject | None:
         with self._translated_errors("HeadObject", key):
             try:
-                self._client.head_object(Bucket=self._bucket, Key=key)
+                head = self._client.head_object(Bucket=self._bucket, Key=key)
             except ClientError as exc:
                 if is_missing_s3_object(exc):
-                    return False
+                    return None
                 raise
-        return True
+        return StoredObject(
+            location=StoredProof(store=self._bucket, key=key, version_id=head.get("VersionId")),
+            size=head["ContentLength"],
+            metadata=head["Metadata"],
+        )
 
     def _stored_if_identical(self, key: str, data: bytes) -> StoredProof | None:
         """The current object under `key` if it holds exactly `data`, else None.

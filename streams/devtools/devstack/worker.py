@@ -55,7 +55,8 @@ def credlink_env(settings: Settings) -> dict[str, str]:
 
 
 class WorkerProcess:
-    """One worker of `settings`, its output in `log_path`."""
+    """One worker of `settings`, its output in `log_path`; `options` of `credlink worker`
+    (`--credentials`) say which."""
 
     def __init__(
         self,
@@ -63,8 +64,10 @@ class WorkerProcess:
         workdir: Path,
         name: str = "worker",
         extra_env: dict[str, str] | None = None,
+        options: tuple[str, ...] = (),
     ) -> None:
         self.settings = settings
+        self.options = options
         self.extra_env = dict(extra_env or {})
         self.workdir = workdir
         self.log_path = workdir / f"{name}.log"
@@ -89,7 +92,7 @@ class WorkerProcess:
         env.setdefault("MALLOC_ARENA_MAX", WORKER_MALLOC_ARENAS)
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [CREDLINK, "worker"],
+                [CREDLINK, "worker", *self.options],
                 cwd=self.workdir,
                 env=env,
                 stdin=subprocess.DEVNULL,

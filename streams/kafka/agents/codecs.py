@@ -1,13 +1,19 @@
-"""The codecs of the agents' topics: image references in, proof events and dead letters out."""
+"""The codecs of the agents' topics: image references in, proof events, credential events and
+dead letters out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from streams.core.codecs.base import Codec
-from streams.core.codecs.records import ImageReference, ProcessingFailed, ProofCreated
+from streams.core.codecs.records import (
+    CredentialIssued,
+    ImageReference,
+    ProcessingFailed,
+    ProofCreated,
+)
 from streams.kafka.serde import codec_for
-from streams.kafka.topics import DLQ, PROOFS_CREATED, SUBMITTED
+from streams.kafka.topics import CREDENTIALS_CREATED, DLQ, PROOFS_CREATED, SUBMITTED
 from streams.settings import Settings
 
 __all__ = ["Codecs"]
@@ -18,6 +24,7 @@ class Codecs:
     submitted: Codec
     proofs: Codec
     dead_letters: Codec
+    credentials: Codec
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Codecs:
@@ -32,4 +39,5 @@ class Codecs:
             submitted=codec(ImageReference.SCHEMA, SUBMITTED),
             proofs=codec(ProofCreated.SCHEMA, PROOFS_CREATED),
             dead_letters=codec(ProcessingFailed.SCHEMA, DLQ),
+            credentials=codec(CredentialIssued.SCHEMA, CREDENTIALS_CREATED),
         )

@@ -17,16 +17,16 @@ from streams.core.tally import ProofTally
 from streams.kafka.agents.codecs import Codecs
 from streams.kafka.confirmed_table import ConfirmedTable
 
-__all__ = ["CountAgent", "counted_proofs_table"]
+__all__ = ["CountAgent", "counted_table", "rebuild_counts"]
 
 log = logging.getLogger(__name__)
 
 
-def counted_proofs_table(app: faust.App, partitions: int) -> ConfirmedTable:
-    """The table of the proofs counted, declared on `app`."""
+def counted_table(app: faust.App, name: str, partitions: int) -> ConfirmedTable:
+    """A table of counted proofs (or credentials) `name`, declared on `app`."""
     recorded = ConfirmedTable(
         app,
-        name="proofs-counted",
+        name=name,
         key_type=str,
         value_type=str,
         partitions=partitions,
@@ -35,6 +35,13 @@ def counted_proofs_table(app: faust.App, partitions: int) -> ConfirmedTable:
     )
     app.tables.add(recorded)
     return recorded
+
+
+async def rebuild_counts(tally: ProofTally, recorded: ConfirmedTable) -> None:
+    """Derive `tally`'s counts again from `recorded`, for the partitions held now."""
+    unreadable = tally.rebuild(recorded.active_partitions)
+    if unreadable:
+        log.error("%d entries of %s are not counted proofs", len(unreadable), recorded.name)
 
 
 @dataclass(frozen=True)
@@ -48,11 +55,7 @@ class CountAgent:
     observer: PipelineObserver
 
     async def rebuild_counts(self) -> None:
-        unreadable = self.tally.rebuild(self.recorded.active_partitions)
-        if unreadable:
-            log.error(
-                "%d entries of %s are not counted proofs", len(unreadable), self.recorded.name
-            )
+        await rebuild_counts(self.tally, self.recorded)
 
     async def __call__(self, stream: faust.StreamT[bytes]) -> None:
         grouped = stream.group_by(self._tenant_of, name="by-tenant", topic=self.by_tenant)

@@ -1,17 +1,25 @@
-"""Publication the broker has confirmed: an agent acknowledges its input only after it."""
+"""Publication the broker has confirmed: an agent acknowledges its input only after it.
+
+Also the loop of the agents that turn each record into one output (`prove`, `credentials`):
+records taken one at a time, and what each became published and timed the same way.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable
 
+import faust
 from aiokafka.errors import KafkaError
 from faust.exceptions import ProducerSendError
-from faust.types import TopicT
+from faust.types import Message, TopicT
 
-from streams.core.observing import PipelineObserver
+from streams.core.dead_letters import SourceMessage
+from streams.core.observing import PipelineObserver, Stage
 from streams.core.retry import RetryPolicy, retry_async
 
-__all__ = ["deliver"]
+__all__ = ["deliver", "publish_output", "source_of", "take_each"]
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +49,41 @@ async def deliver(
         )
 
     await retry_async(publish, retry, retry_on=(KafkaError, ProducerSendError), on_retry=retrying)
+
+
+async def take_each(
+    stream: faust.StreamT[bytes],
+    observer: PipelineObserver,
+    handle: Callable[[Message], Awaitable[None]],
+) -> None:
+    """Hand each record of `stream` to `handle`, one at a time: the next record is taken (and
+    the previous one acknowledged) only once `handle` returns."""
+    async for event in stream.events():
+        observer.consumed()
+        try:
+            await handle(event.message)
+        finally:
+            observer.finished()
+
+
+def source_of(message: Message) -> SourceMessage:
+    """The consumed record as the domain sees it."""
+    return SourceMessage(
+        message.topic, message.partition, message.offset, message.key, message.value
+    )
+
+
+async def publish_output(
+    source: Message,
+    topic: TopicT,
+    value: bytes,
+    retry: RetryPolicy,
+    observer: PipelineObserver,
+) -> None:
+    """`deliver` what `source` became, under `source`'s key, timed as the publish stage, and
+    tell `observer` the time since `source`'s timestamp."""
+    started = time.perf_counter()
+    await deliver(topic, source.key, value, retry, observer)
+    observer.stage_finished(Stage.PUBLISH, time.perf_counter() - started, None)
+    age = time.time() - source.timestamp if source.timestamp else None
+    observer.published(topic.get_topic_name(), age)

@@ -38,6 +38,7 @@ TOOL_PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}
 COUNTERS = {
     "credlink_events_consumed_total": {"agent"},
     "credlink_proofs_created_total": {"agent", "format"},
+    "credlink_credentials_issued_total": {"agent", "media_type"},
     "credlink_dead_letters_total": {"agent", "stage", "error_class"},
     "credlink_failures_total": {"agent", "stage", "error_class"},
     "credlink_retries_total": {"agent", "error_class"},
@@ -48,6 +49,8 @@ GAUGES = {
     "credlink_consumer_lag_records": {"group", "topic", "partition"},
     "credlink_table_proofs": {"tenant"},
     "credlink_table_proofs_by_format": {"format"},
+    "credlink_table_credentials": {"tenant"},
+    "credlink_table_credentials_by_format": {"format"},
     "credlink_worker_ready": set(),
 }
 HISTOGRAMS = {

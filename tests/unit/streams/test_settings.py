@@ -87,6 +87,23 @@ def test_s3_object_lock_is_off_unless_days_are_set(monkeypatch: pytest.MonkeyPat
         Settings(_env_file=None)
 
 
+def test_content_credentials_are_off_until_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = Settings(_env_file=None).c2pa
+    assert (defaults.enabled, defaults.embed, defaults.certificate_chain_file) == (
+        False,
+        False,
+        None,
+    )
+    monkeypatch.setenv("CREDLINK_C2PA_ENABLED", "true")
+    monkeypatch.setenv("CREDLINK_C2PA_EMBED", "1")
+    monkeypatch.setenv("CREDLINK_C2PA_CERTIFICATE_CHAIN_FILE", "/etc/credlink/chain.pem")
+    monkeypatch.setenv("CREDLINK_C2PA_TRUST_ANCHORS_FILE", "/etc/credlink/anchors.pem")
+    c2pa = Settings(_env_file=None).c2pa
+    assert (c2pa.enabled, c2pa.embed) == (True, True)
+    assert c2pa.certificate_chain_file == Path("/etc/credlink/chain.pem")
+    assert c2pa.trust_anchors_file == Path("/etc/credlink/anchors.pem")
+
+
 def test_an_updated_copy_changes_only_the_named_fields() -> None:
     settings = Settings(_env_file=None)
     updated = settings.updated(kafka={"topic_prefix": "test.", "topic_partitions": 3})

@@ -1,5 +1,6 @@
-"""The proof index: proof events consumed into PostgreSQL idempotently, offsets committed after
-the write, bad records skipped and counted, a database outage survived without loss."""
+"""The proof index: proof and credential events consumed into PostgreSQL idempotently, offsets
+committed after the write, bad records skipped and counted, a database outage survived without
+loss."""
 
 from __future__ import annotations
 
@@ -21,21 +22,28 @@ from confluent_kafka.admin import AdminClient
 from typer.testing import CliRunner
 
 from connectors.proof_index import (
+    IndexedCredential,
     IndexStats,
     IndexUnavailable,
     ProofIndex,
     ProofIndexService,
 )
 from streams.cli.index import app
-from streams.core.codecs.records import ProofCreated, ProofLocation
+from streams.core.codecs.records import CredentialIssued, ProofCreated, ProofLocation
+from streams.core.image_fingerprint import ISCC_ALGORITHM
 from streams.core.retry import RetryPolicy
 from streams.devtools.devstack.processes import stop_pid
 from streams.devtools.devstack.worker import credlink_env
 from streams.kafka.clients import confluent_config
 from streams.kafka.serde import codec_for
-from streams.kafka.topics import PROOFS_CREATED, ensure_topics, pipeline_topics
+from streams.kafka.topics import (
+    CREDENTIALS_CREATED,
+    PROOFS_CREATED,
+    ensure_topics,
+    pipeline_topics,
+)
 from streams.settings import Settings
-from tests.support.index_proofs import ISSUED_AT, TENANTS, at, proof, proofs
+from tests.support.index_proofs import ISSUED_AT, TENANTS, at, credential, proof, proofs
 from tests.support.kafka_io import produce, wait_until_consumed
 from tests.support.postgres_server import postgres_server
 from tests.support.stacks import free_port
@@ -117,6 +125,44 @@ def test_proofs_are_found_by_id_by_image_and_counted_per_tenant(index: ProofInde
         "Zürich-株式会社": 3,
     }
     assert index.count() == 10
+
+
+@pytest.mark.integration
+def test_credentials_are_upserted_idempotently_and_keep_a_soft_binding_a_replay_lacks(
+    index: ProofIndex,
+) -> None:
+    fingerprint = bytes(range(34))
+    batch = [credential(proof(1), fingerprint), credential(proof(2, tenant="globex"), fingerprint)]
+
+    assert index.upsert_credentials(batch, [at(0), at(1)]) == 2
+    assert index.upsert_credentials(batch, [at(5), at(6)]) == 0
+    assert index.upsert_credentials([credential(proof(1))], [at(7)]) == 0
+
+    found = index.credentials_by_soft_binding("acme", ISCC_ALGORITHM, fingerprint, 10)
+    assert [item.manifest_id for item in found] == [batch[0].manifest_id]
+
+
+@pytest.mark.integration
+def test_credentials_are_found_by_manifest_id_by_proof_and_by_soft_binding(
+    index: ProofIndex,
+) -> None:
+    fingerprint = bytes(range(34))
+    acme = [credential(proof(number), fingerprint) for number in range(3)]
+    globex = credential(proof(9, tenant="globex"), fingerprint)
+    index.upsert_credentials([*acme, globex], [at(offset) for offset in range(4)])
+    first = IndexedCredential(
+        acme[0].manifest_id, acme[0].proof_id, "acme", acme[0].manifest_store.key
+    )
+
+    assert index.credential(acme[0].manifest_id) == first
+    assert index.credential("urn:c2pa:00000000-0000-4000-8000-000000000000") is None
+    assert index.credential_of_proof(acme[0].proof_id) == first
+    assert set(
+        index.credentials_of_proofs("acme", [acme[0].proof_id, acme[1].proof_id, globex.proof_id])
+    ) == {acme[0].proof_id, acme[1].proof_id}
+    by_binding = index.credentials_by_soft_binding("acme", ISCC_ALGORITHM, fingerprint, 2)
+    assert [item.manifest_id for item in by_binding] == [acme[0].manifest_id, acme[1].manifest_id]
+    assert index.credentials_by_soft_binding("acme", ISCC_ALGORITHM, b"other", 10) == []
 
 
 @pytest.mark.integration
@@ -246,6 +292,43 @@ def test_every_proof_is_indexed_and_the_group_commits_to_the_end_offsets(
             "Zürich-株式会社": 20,
         }
         assert index.by_image("globex", batch[1].sha256)[0].proof == batch[1]
+
+
+@pytest.mark.integration
+def test_credential_events_are_indexed_from_their_own_topic_with_the_proofs(
+    settings: Settings, index_dsn: str
+) -> None:
+    create_topics(settings)
+    batch = proofs(6)
+    credentials = [credential(item, bytes([number]) * 34) for number, item in enumerate(batch)]
+    produce_proofs(settings, batch)
+    topic = settings.kafka.topic(CREDENTIALS_CREATED)
+    codec = codec_for(
+        CredentialIssued.SCHEMA, topic=topic, registry_url=settings.kafka.schema_registry_url
+    )
+    produce(
+        settings,
+        topic,
+        [(item.proof_id.encode(), codec.encode(item.to_avro())) for item in credentials],
+    )
+
+    stats = run_service(settings, index_dsn, new_group(), stop_after=12)
+
+    assert (stats.consumed, stats.written, stats.skipped) == (12, 12, 0)
+    with ProofIndex(index_dsn) as index:
+        assert_indexed(index, batch)
+        for item in credentials:
+            found = index.credential_of_proof(item.proof_id)
+            assert found is not None
+            assert (found.manifest_id, found.object_key) == (
+                item.manifest_id,
+                item.manifest_store.key,
+            )
+            assert item.fingerprint is not None
+            by_binding = index.credentials_by_soft_binding(
+                item.tenant, ISCC_ALGORITHM, item.fingerprint, 10
+            )
+            assert by_binding == [found]
 
 
 @pytest.mark.integration

@@ -3,11 +3,7 @@ verifying against real signed proofs in a real PostgreSQL proof index."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,14 +11,13 @@ import pytest
 from connectors.verify_service.api_keys import issue_api_key
 from streams.core.image_verifier import PERCEPTUAL_THRESHOLD
 from streams.core.signing import KeySet
-from streams.devtools.devstack.worker import CREDLINK
 from streams.devtools.samples import cdn_copy
 from tests.integration.connectors.verify_service.conftest import (
     MAX_REQUEST_BYTES,
     SIGNER,
     Deployment,
 )
-from tests.support.stacks import free_port
+from tests.support.verify_service import serving_verify
 
 pytestmark = pytest.mark.integration
 
@@ -31,46 +26,9 @@ pytestmark = pytest.mark.integration
 def service(
     deployment: Deployment, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[httpx.Client]:
-    """`credlink serve-verify` on a free port, stopped with SIGTERM by PID at the end."""
-    port = free_port()
     log_path = tmp_path_factory.mktemp("service") / "serve-verify.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [CREDLINK, "serve-verify", "--host", "127.0.0.1", "--port", str(port)],
-            env=deployment.env(),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            wait_until_healthy(client, process, log_path)
-            yield client
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise
-    assert code == 0, log_path.read_text()[-2000:]
-
-
-def wait_until_healthy(
-    client: httpx.Client, process: subprocess.Popen[bytes], log_path: Path
-) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, f"serve-verify exited: {log_path.read_text()[-2000:]}"
-        try:
-            if client.get("/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"not healthy: {log_path.read_text()[-2000:]}"
-        time.sleep(0.2)
+    with serving_verify(deployment.env(), log_path) as client:
+        yield client
 
 
 def bearer(token: str) -> dict[str, str]:

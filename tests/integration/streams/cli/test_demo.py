@@ -30,7 +30,7 @@ def test_demo_proves_images_dead_letters_bad_ones_verifies_copies_and_stops(
         "CREDLINK_DEV_CONTROLLER_PORT": str(settings.dev.controller_port),
         "CREDLINK_DEV_S3_PORT": str(settings.dev.s3_port),
         "CREDLINK_WORKER_WEB_PORT": str(free_port()),
-        "COLUMNS": "200",
+        "COLUMNS": "400",  # wide enough that no cell wraps
     }
     result = subprocess.run(
         [CREDLINK, "demo", "--images", "6"],
@@ -44,7 +44,7 @@ def test_demo_proves_images_dead_letters_bad_ones_verifies_copies_and_stops(
     assert result.returncode == 0, result.stdout + result.stderr
     verified = re.findall(r"│ valid\s+│$", result.stdout, re.M)
     assert len(verified) == 6, result.stdout
-    assert result.stdout.count("UriNotAllowed") == 2
+    assert result.stdout.count("UriNotAllowed") == 4  # two hostile URIs, two inline images
     verdicts = re.findall(
         r"│ (verified_exact|verified_perceptual|not_found|signature_invalid)\s+│ (\d+)\s+│",
         result.stdout,
@@ -56,6 +56,14 @@ def test_demo_proves_images_dead_letters_bad_ones_verifies_copies_and_stops(
         ("signature_invalid", "30"),
     ], result.stdout
     assert len(re.findall(r"but at pHash distance \d+ and dHash distance \d+", result.stdout)) == 2
+    # Content Credentials: one per image fetched from S3 or a file (4 of 6; inline bytes are not
+    # kept to sign), Trusted under the demo CA; recovered for both CDN copies.
+    assert (
+        len(re.findall(r"│ urn:c2pa:[0-9a-f-]{36}\s+│ [\d,]+ B\s+│ Trusted\s+│", result.stdout))
+        == 4
+    )
+    assert result.stdout.count("recovered") == 2, result.stdout
+    assert len(re.findall(r"│ proofs\.created\s+│", result.stdout)) == 2, result.stdout
     assert "local stack stopped" in result.stdout
     assert "FAIL" not in result.stderr, result.stderr
     assert "GETPID" not in result.stderr, result.stderr

@@ -33,7 +33,8 @@ def test_pipeline_topics_are_created_with_their_partitions_and_configs(settings:
     admin = AdminClient(confluent_config(settings))
     report = ensure_topics(admin, pipeline_topics(settings))
     names = [
-        settings.kafka.topic(name) for name in ("images.dlq", "images.submitted", "proofs.created")
+        settings.kafka.topic(name)
+        for name in ("credentials.created", "images.dlq", "images.submitted", "proofs.created")
     ]
     assert list(report.created) == names
     metadata = admin.list_topics(timeout=10).topics
@@ -43,6 +44,7 @@ def test_pipeline_topics_are_created_with_their_partitions_and_configs(settings:
     assert submitted["retention.ms"] == str(settings.kafka.submitted_retention_ms)
     assert submitted["cleanup.policy"] == "delete"
     assert _configs(admin, settings.kafka.topic("proofs.created"))["retention.ms"] == "-1"
+    assert _configs(admin, settings.kafka.topic("credentials.created"))["retention.ms"] == "-1"
 
 
 def test_bootstrap_is_idempotent_and_repairs_config_drift(settings: Settings) -> None:

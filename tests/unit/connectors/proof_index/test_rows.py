@@ -1,5 +1,5 @@
-"""Specification of `connectors.proof_index.rows` and of the index's DSN handling: proof events
-mapped to rows and back, what PostgreSQL cannot hold, offsets to commit."""
+"""Specification of `connectors.proof_index.rows` and of the index's DSN handling: proof and
+credential events mapped to rows and back, what PostgreSQL cannot hold, offsets to commit."""
 
 from __future__ import annotations
 
@@ -12,10 +12,20 @@ from connectors.proof_index import (
     SourcePosition,
     UnindexableProof,
 )
-from connectors.proof_index.rows import IndexedProof, check_indexable, indexed_proof, proof_row
+from connectors.proof_index.rows import (
+    IndexedCredential,
+    IndexedProof,
+    check_credential_indexable,
+    check_indexable,
+    credential_row,
+    indexed_credential,
+    indexed_proof,
+    proof_row,
+)
 from connectors.proof_index.service import offsets_to_commit
-from streams.core.codecs.records import ProofCreated, ProofLocation
-from tests.support.index_proofs import ISSUED_AT, at, proof
+from streams.core.codecs.records import CredentialIssued, ProofCreated, ProofLocation
+from streams.core.image_fingerprint import ISCC_ALGORITHM
+from tests.support.index_proofs import ISSUED_AT, at, credential, proof
 
 
 def test_a_proof_maps_to_a_row_of_its_fields_location_and_source_position() -> None:
@@ -102,3 +112,37 @@ def test_an_indexed_proof_as_json_is_the_event_plus_when_and_where_it_was_indexe
     assert document["indexed_at"] == "2026-02-01T00:00:00+00:00"
     assert document["source"] == {"topic": "proofs.created", "partition": 1, "offset": 8}
     json.dumps(document)
+
+
+def test_a_credential_maps_to_a_row_with_its_manifest_store_and_soft_binding() -> None:
+    issued = credential(proof(3), fingerprint=b"\x01\x02")
+
+    row = credential_row(issued, at(9))
+
+    assert row["manifest_id"] == issued.manifest_id
+    assert (row["proof_id"], row["tenant"]) == (issued.proof_id, "acme")
+    assert row["object_key"] == f"manifests/2026/01/01/{issued.proof_id}.c2pa"
+    assert (row["soft_binding_alg"], row["soft_binding_value"]) == (ISCC_ALGORITHM, b"\x01\x02")
+    assert row["issued_at"] == datetime(2026, 1, 1, 0, 0, 1, 3000, tzinfo=UTC)
+    assert indexed_credential(row) == IndexedCredential(
+        issued.manifest_id, issued.proof_id, "acme", row["object_key"]
+    )
+
+
+def test_a_credential_without_a_fingerprint_has_no_soft_binding() -> None:
+    row = credential_row(credential(proof(3)), at(9))
+
+    assert (row["soft_binding_alg"], row["soft_binding_value"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("manifest_id", "urn:c2pa:\x00"), ("media_type", "image/\udc80"), ("issued_at", 10**18)],
+)
+def test_a_credential_postgresql_cannot_hold_is_unindexable(field: str, value: object) -> None:
+    unfit = CredentialIssued(**{**credential(proof(1)).__dict__, field: value})
+
+    with pytest.raises(UnindexableProof, match=field):
+        check_credential_indexable(unfit)
+    with pytest.raises(UnindexableProof):
+        credential_row(unfit, at(0))

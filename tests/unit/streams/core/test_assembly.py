@@ -17,8 +17,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from moto import mock_aws
 from pydantic import SecretStr
 
-from streams.core.assembly import build_pipeline, build_signer, build_store, build_worker_pools
+from streams.core.assembly import (
+    build_credential_issuer,
+    build_pipeline,
+    build_signer,
+    build_store,
+    build_trust_anchors,
+    build_worker_pools,
+)
+from streams.core.certificates import write_development_certificates
 from streams.core.clock import utc_now
+from streams.core.content_credentials import ProofLink, iscc_fingerprint, read_credential
 from streams.core.errors import ImageTooLarge, SetupError
 from streams.core.proof_signature import verify_signed_proof
 from streams.core.signing import KeySet, key_id
@@ -26,6 +35,7 @@ from streams.core.stores.cache import CachedProofStore
 from streams.core.stores.filesystem import FilesystemProofStore
 from streams.core.stores.s3 import S3ProofStore, make_s3_client
 from streams.settings import Settings
+from tests.support.images import encode, photo
 from tests.support.pipeline_fakes import EVENT, PNG, InlineExecutor
 
 if TYPE_CHECKING:
@@ -121,6 +131,62 @@ def test_build_signer_refuses_a_key_file_others_can_read(tmp_path: Path, mode: i
 def test_build_signer_reports_a_missing_key_file(tmp_path: Path) -> None:
     with pytest.raises(SetupError, match="does not exist"):
         build_signer(settings(signing={"key_file": tmp_path / "missing.pem"}))
+
+
+def test_build_credential_issuer_signs_under_the_configured_chain(tmp_path: Path) -> None:
+    written = write_development_certificates(PRIVATE_KEY.public_key(), tmp_path)
+    configured = settings(
+        signing={"key_pem": SecretStr(PEM)},
+        c2pa={
+            "enabled": True,
+            "certificate_chain_file": written.certificate_chain,
+            "trust_anchors_file": written.ca_certificate,
+        },
+    )
+    image = photo(64, 48, 1)
+
+    credential = build_credential_issuer(configured).issue(
+        encode(image, "PNG"),
+        ProofLink("p", "t", "e"),
+        embed=True,
+        fingerprint=iscc_fingerprint(image),
+    )
+
+    assert credential.signed_image is not None
+    reading = read_credential(
+        credential.signed_image, trust_anchors_pem=build_trust_anchors(configured)
+    )
+    assert reading.validation_state == "Trusted"
+
+
+def test_build_credential_issuer_without_a_chain_names_the_setting_to_set() -> None:
+    enabled = settings(signing={"key_pem": SecretStr(PEM)}, c2pa={"enabled": True})
+    with pytest.raises(SetupError, match="CREDLINK_C2PA_CERTIFICATE_CHAIN_FILE"):
+        build_credential_issuer(enabled)
+
+
+def test_build_credential_issuer_reports_a_missing_chain_file(tmp_path: Path) -> None:
+    missing = settings(
+        signing={"key_pem": SecretStr(PEM)},
+        c2pa={"enabled": True, "certificate_chain_file": tmp_path / "chain.pem"},
+    )
+    with pytest.raises(SetupError, match=r"chain file .*chain\.pem does not exist"):
+        build_credential_issuer(missing)
+
+
+def test_build_credential_issuer_refuses_a_chain_of_another_key(tmp_path: Path) -> None:
+    written = write_development_certificates(Ed25519PrivateKey.generate().public_key(), tmp_path)
+    mismatched = settings(
+        signing={"key_pem": SecretStr(PEM)},
+        c2pa={"enabled": True, "certificate_chain_file": written.certificate_chain},
+    )
+    with pytest.raises(SetupError, match="not the signing key") as refused:
+        build_credential_issuer(mismatched)
+    assert PEM.splitlines()[1] not in str(refused.value)
+
+
+def test_build_trust_anchors_is_none_unless_a_file_is_set() -> None:
+    assert build_trust_anchors(settings()) is None
 
 
 def test_build_store_defaults_to_a_cached_filesystem_store(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from streams.core.codecs import Codec, ImageReference, ProcessingFailed, ProofCreated
-from streams.core.dead_letters import MAX_MESSAGE_CHARS, SourceMessage, dead_letter
+from streams.core.dead_letters import MAX_MESSAGE_CHARS, InputEvent, SourceMessage, dead_letter
 from streams.core.errors import (
     DecodeFailed,
     FetchFailed,
@@ -585,7 +585,7 @@ class RecordingObserver(PipelineObserver):
         self.errors: list[BaseException] = []
 
     def dead_lettered(
-        self, failure: ProcessingFailed, error: BaseException, event: ImageReference | None
+        self, failure: ProcessingFailed, error: BaseException, event: InputEvent | None
     ) -> None:
         self.errors.append(error)
 

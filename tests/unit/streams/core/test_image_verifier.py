@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from streams.core.content_credentials import CredentialIssuer, ProofLink
+from streams.core.credential_verifier import CredentialVerifier
 from streams.core.errors import ImageRejected, ImageTooLarge
+from streams.core.image_fingerprint import iscc_fingerprint
 from streams.core.image_verifier import (
     MAX_CANDIDATES,
     PERCEPTUAL_THRESHOLD,
     Finding,
+    Lookalike,
     StoredProofs,
     Verdict,
     Verifier,
@@ -31,6 +35,7 @@ from streams.devtools.samples import (
     decoded,
     stripped,
 )
+from tests.support.credentials import development_pki
 from tests.support.pipeline_fakes import RecordingBudget
 
 MAX_BYTES = 8 * 1024 * 1024
@@ -97,7 +102,10 @@ class Proofs:
         return self.by_sha256.get((tenant, sha256))
 
     def verifier(
-        self, keyset: KeySet = KEYSET, decode_budget: MemoryBudget | None = None
+        self,
+        keyset: KeySet = KEYSET,
+        decode_budget: MemoryBudget | None = None,
+        credentials: CredentialVerifier | None = None,
     ) -> Verifier:
         return Verifier(
             exact=self.exact,
@@ -107,6 +115,7 @@ class Proofs:
             max_image_bytes=MAX_BYTES,
             max_image_pixels=MAX_PIXELS,
             decode_budget=decode_budget,
+            credentials=credentials,
         )
 
 
@@ -399,6 +408,98 @@ class TestCandidates:
         verdict = proofs.verifier().verify(original)
 
         assert verdict.proof_id == document.proof_id
+
+
+class TestLookalikes:
+    def test_the_proof_of_the_exact_bytes_comes_first_then_the_nearest_within_the_thresholds(
+        self, proofs: Proofs
+    ) -> None:
+        original = camera_picture(19)
+        copy = cdn_copy(original)
+        of_copy = proofs.prove(copy, event_id="e-19-copy")
+        of_original = proofs.prove(original, event_id="e-19")
+        proofs.prove(camera_picture(20), event_id="e-20")
+        verifier = proofs.verifier()
+
+        found = list(verifier.lookalikes(verifier.inspect(copy)))
+
+        assert found == [
+            Lookalike(of_copy.proof_id, 0),
+            Lookalike(
+                of_original.proof_id, hamming_distance(of_original.image.phash, facts(copy).phash)
+            ),
+        ]
+
+    def test_no_more_than_the_limit_are_proposed(self, proofs: Proofs) -> None:
+        original = camera_picture(21)
+        for number in range(5):
+            proofs.prove(original, event_id=f"e-21-{number}")
+        verifier = proofs.verifier()
+
+        found = list(verifier.lookalikes(verifier.inspect(cdn_copy(original)), limit=3))
+
+        assert len(found) == len({lookalike.proof_id for lookalike in found}) == 3
+
+    def test_only_the_given_tenants_proofs_are_proposed(self, proofs: Proofs) -> None:
+        original = camera_picture(22)
+        proofs.prove(original, event_id="e-22", tenant="globex")
+        verifier = proofs.verifier()
+
+        assert list(verifier.lookalikes(verifier.inspect(original), tenant="acme")) == []
+
+
+class TestContentCredentials:
+    def test_without_a_credential_check_the_verdict_reports_none(self, proofs: Proofs) -> None:
+        original = camera_picture(23)
+        proofs.prove(original, event_id="e-23")
+
+        verdict = proofs.verifier().verify(original)
+
+        assert verdict.content_credentials is None
+        assert verdict.to_json()["content_credentials"] is None
+
+    def test_a_copy_verified_by_similarity_reports_the_manifest_recovered_through_its_proof(
+        self, proofs: Proofs
+    ) -> None:
+        original = camera_picture(24)
+        document = proofs.prove(original, event_id="e-24")
+        pki = development_pki()
+        credential = CredentialIssuer(pki.signing_key, pki.chain_pem).issue(
+            original,
+            ProofLink(document.proof_id, document.tenant, document.event_id),
+            embed=False,
+            fingerprint=iscc_fingerprint(decoded(original)),
+        )
+        manifests = {document.proof_id: credential.manifest_store}
+        verifier = proofs.verifier(credentials=CredentialVerifier(manifests.get))
+
+        verdict = verifier.verify(cdn_copy(original))
+
+        assert verdict.outcome is Finding.VERIFIED_PERCEPTUAL
+        reported = verdict.to_json()["content_credentials"]
+        assert reported["manifest_id"] == credential.manifest_id
+        assert reported["recovered"] is True
+        assert reported["proof_id"] == document.proof_id
+
+    def test_no_manifest_is_recovered_through_a_proof_that_cannot_be_trusted(
+        self, proofs: Proofs
+    ) -> None:
+        original = camera_picture(25)
+        document = proofs.prove(original, event_id="e-25")
+        proofs.tamper(document.proof_id)
+        asked: list[str] = []
+
+        def manifest_of_proof(proof_id: str) -> bytes | None:
+            asked.append(proof_id)
+            return None
+
+        verifier = proofs.verifier(credentials=CredentialVerifier(manifest_of_proof))
+
+        verdict = verifier.verify(original)
+
+        assert verdict.outcome is Finding.SIGNATURE_INVALID
+        assert verdict.content_credentials is None
+        assert asked == []
 
 
 class UnreadableBuckets(dict[str, list[str]]):

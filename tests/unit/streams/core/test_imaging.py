@@ -25,6 +25,7 @@ from streams.core.imaging import (
     MAX_JPEG_SCANS,
     ImageFacts,
     decode_cost,
+    decoded_picture,
     hamming_distance,
     inspect_image,
 )
@@ -433,6 +434,40 @@ def test_a_failed_decode_gives_its_reservation_back() -> None:
     with pytest.raises(ImageRejected):
         inspect(truncated, reserve=budget.reserve)
 
+    assert budget.held == 0
+
+
+def test_a_decoded_picture_is_every_pixel_held_inside_its_reservation() -> None:
+    original = photo(1200, 900, seed=10)
+    reserved: list[int] = []
+    budget = MemoryBudget(1 << 30)
+
+    @contextmanager
+    def reserve(amount: int) -> Iterator[None]:
+        with budget.reserve(amount):
+            reserved.append(budget.held)
+            yield
+
+    with decoded_picture(encode(original, "PNG"), **LIMITS, reserve=reserve) as picture:
+        assert picture.size == (1200, 900)
+        assert picture.tobytes() == original.tobytes()
+        assert budget.held == decode_cost(1200, 900, "PNG")
+
+    assert reserved == [decode_cost(1200, 900, "PNG")]
+    assert budget.held == 0
+
+
+def test_a_decoded_picture_is_refused_as_inspection_refuses_it() -> None:
+    budget = MemoryBudget(1 << 30)
+
+    def decode(data: bytes, **overrides: Any) -> None:
+        with decoded_picture(data, **{**LIMITS, "reserve": budget.reserve, **overrides}):
+            pass
+
+    with pytest.raises(ImageTooLarge, match="above the limit of 1000 pixels"):
+        decode(png_declaring(100, 100), max_pixels=1000)
+    with pytest.raises(ImageRejected, match="PNG image cannot be decoded"):
+        decode(encode(photo(640, 480, seed=9), "PNG")[:5000])
     assert budget.held == 0
 
 

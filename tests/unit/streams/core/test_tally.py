@@ -16,7 +16,7 @@ import pytest
 from streams.core.clock import EPOCH, to_epoch_millis
 from streams.core.codecs.records import ProofCreated
 from streams.core.tally import CountedProof, ProofTally, day_of, table_key
-from tests.support.codec_samples import PROOF_CREATED
+from tests.support.codec_samples import CREDENTIAL_ISSUED, PROOF_CREATED
 
 PROOF = replace(PROOF_CREATED, issued_at=1_718_000_000_123)  # 2024-06-10T06:13:20.123Z
 DAY = 24 * 60 * 60 * 1000
@@ -54,6 +54,17 @@ def test_a_new_proof_is_counted_for_its_tenant_format_and_day(tally: ProofTally)
     assert tally.by_format() == {("acme", "PNG"): 1}
     assert tally.by_day() == {("acme", "2024-06-10"): 1}
     assert tally.lookup("acme", PROOF.sha256) == PROOF.proof_id
+
+
+def test_a_credential_is_counted_for_its_tenant_media_type_and_day_of_issue(
+    tally: ProofTally,
+) -> None:
+    assert tally.record(CREDENTIAL_ISSUED, shard=1) is True
+    assert tally.record(CREDENTIAL_ISSUED, shard=1) is False  # a replayed proof event
+
+    assert tally.by_format() == {("acme", "image/png"): 1}
+    assert tally.by_day() == {("acme", "2024-11-28"): 1}
+    assert tally.lookup("acme", CREDENTIAL_ISSUED.image_sha256) == CREDENTIAL_ISSUED.proof_id
 
 
 def test_a_counted_proof_is_one_entry_keyed_by_tenant_and_proof_id(tally: ProofTally) -> None:

@@ -1,4 +1,5 @@
-"""Specification of `streams.kafka.app`: what a worker's app owns is released when it stops."""
+"""Specification of `streams.kafka.app`: what a worker's app owns is released when it stops, and
+the credentials workers form an app of their own."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 
 from streams.core.assembly import WorkerPools, build_worker_pools
+from streams.core.certificates import write_development_certificates
+from streams.core.errors import SetupError
+from streams.core.signing import load_private_key_pem
 from streams.kafka import app as app_module
-from streams.kafka.app import create_app
+from streams.kafka.app import create_app, create_credentials_app, credentials_app_id
 from streams.settings import Settings
 
 PEM = (
@@ -64,3 +68,27 @@ def test_the_app_proves_on_its_thread_pools_until_it_stops(
     for pool in (pools.prove, pools.hashing):
         with pytest.raises(RuntimeError, match="shutdown"):
             pool.submit(len, b"after")
+
+
+def test_a_credentials_worker_refuses_to_start_while_content_credentials_are_off(
+    settings: Settings,
+) -> None:
+    with pytest.raises(SetupError, match="CREDLINK_C2PA_ENABLED"):
+        create_credentials_app(settings)
+
+
+def test_the_credentials_app_is_a_group_of_its_own_with_a_table_counting_credentials(
+    settings: Settings, tmp_path: Path
+) -> None:
+    key = load_private_key_pem(PEM)
+    certificates = write_development_certificates(key.public_key(), tmp_path)
+    credentials = settings.updated(
+        c2pa={"enabled": True, "certificate_chain_file": certificates.certificate_chain}
+    )
+
+    app = create_credentials_app(credentials)
+
+    assert app.conf.id == f"{settings.kafka.app_id}-credentials" == credentials_app_id(settings)
+    assert list(app.tables) == ["credentials-counted"]
+    assert [agent.name for agent in app.agents.values()] == ["credentials"]
+    asyncio.run(app.stop())

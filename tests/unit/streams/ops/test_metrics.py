@@ -15,6 +15,7 @@ from streams.core.codecs.records import ProcessingFailed, ProofCreated, ProofLoc
 from streams.core.errors import ImageRejected, TransientError
 from streams.core.observing import Stage
 from streams.ops.metrics import OTHER, PipelineMetrics, TableMetrics, WorkerMetrics, new_registry
+from tests.support.codec_samples import CREDENTIAL_ISSUED
 
 
 def proof(image_format: str = "PNG", width: int = 40, height: int = 30) -> ProofCreated:
@@ -72,6 +73,18 @@ def test_a_proved_event_counts_its_format_size_and_pixels(registry: CollectorReg
     assert value(registry, "credlink_proofs_created_total", agent="prove", format="WEBP") == 1
     assert value(registry, "credlink_image_bytes_sum", agent="prove") == 5000
     assert value(registry, "credlink_image_pixels_sum", agent="prove") == 5000
+
+
+def test_an_issued_credential_is_counted_by_media_type(registry: CollectorRegistry) -> None:
+    observer = PipelineMetrics(WorkerMetrics(registry), "credentials")
+
+    observer.credential_issued(CREDENTIAL_ISSUED)
+    observer.published("prod.credentials.created", 1.5)
+
+    issued = "credlink_credentials_issued_total"
+    assert value(registry, issued, agent="credentials", media_type="image/png") == 1
+    count = "credlink_event_duration_seconds_count"
+    assert value(registry, count, agent="credentials", outcome="credential") == 1
 
 
 def test_in_flight_counts_events_between_consumed_and_finished(registry: CollectorRegistry) -> None:

@@ -11,12 +11,23 @@ from typing import Any
 import pytest
 
 from streams.core.clock import from_epoch_millis
-from streams.core.codecs import ImageReference, ProcessingFailed, ProofCreated, ProofLocation
+from streams.core.codecs import (
+    CredentialIssued,
+    ImageReference,
+    ProcessingFailed,
+    ProofCreated,
+    ProofLocation,
+)
 from streams.core.codecs.records import epoch_millis
 from streams.core.codecs.schemas import SchemaSet
 from tests.support.codec_samples import IMAGE_REFERENCE, SAMPLES, Record
 
-RECORD_TYPES: list[type[Record]] = [ImageReference, ProofCreated, ProcessingFailed]
+RECORD_TYPES: list[type[Record]] = [
+    ImageReference,
+    ProofCreated,
+    ProcessingFailed,
+    CredentialIssued,
+]
 PRIMITIVES: dict[str, type] = {
     "string": str,
     "bytes": bytes,
@@ -31,7 +42,8 @@ PRIMITIVES: dict[str, type] = {
 def python_type(avro_type: Any) -> Any:
     """The annotation a record field of `avro_type` must carry."""
     if isinstance(avro_type, str):
-        return PRIMITIVES[avro_type]
+        # A name that is no primitive refers to a record defined earlier in the schema.
+        return PRIMITIVES[avro_type] if avro_type in PRIMITIVES else nested_record(avro_type)
     if isinstance(avro_type, list):
         (branch,) = (branch for branch in avro_type if branch != "null")
         return python_type(branch) | None

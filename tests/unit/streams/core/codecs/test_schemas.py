@@ -17,6 +17,7 @@ EXPECTED = {
     "image_reference.avsc": "io.credlink.streams.ImageReference",
     "proof_created.avsc": "io.credlink.streams.ProofCreated",
     "processing_failed.avsc": "io.credlink.streams.ProcessingFailed",
+    "credential_issued.avsc": "io.credlink.streams.CredentialIssued",
 }
 
 
@@ -45,7 +46,7 @@ def fields_of(schema: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def test_the_schema_directory_holds_the_three_event_schemas() -> None:
+def test_the_schema_directory_holds_the_four_event_schemas() -> None:
     assert sorted(path.name for path in default_schema_dir().glob("*.avsc")) == sorted(EXPECTED)
     assert {schema.name for schema in SchemaSet.load()} == set(EXPECTED.values())
 

@@ -7,7 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from streams.core.stores.base import InvalidProofKey, ProofNotFound, ProofStore, StoredProof
+from streams.core.stores.base import (
+    InvalidProofKey,
+    ProofNotFound,
+    ProofStore,
+    StoredObject,
+    StoredProof,
+)
 from streams.core.stores.cache import CachedProofStore
 
 METADATA = {"proof-id": "p"}
@@ -21,7 +27,9 @@ class CountingStore(ProofStore):
         self.gets = 0
         self.puts = 0
 
-    def _put(self, key: str, data: bytes, metadata: Mapping[str, str]) -> StoredProof:
+    def _put(
+        self, key: str, data: bytes, metadata: Mapping[str, str], content_type: str
+    ) -> StoredProof:
         self.puts += 1
         self.proofs[key] = data
         return StoredProof(store="memory", key=key)
@@ -35,6 +43,11 @@ class CountingStore(ProofStore):
 
     def _exists(self, key: str) -> bool:
         return key in self.proofs
+
+    def _stat(self, key: str) -> StoredObject | None:
+        if key not in self.proofs:
+            return None
+        return StoredObject(StoredProof(store="memory", key=key), len(self.proofs[key]), {})
 
 
 @pytest.fixture

@@ -269,3 +269,30 @@ def test_client_needs_both_halves_of_explicit_credentials_or_neither() -> None:
     with pytest.raises(ValueError, match="both") as raised:
         make_s3_client(None, "us-east-1", ACCESS_KEY_ID, None)
     assert ACCESS_KEY_ID not in str(raised.value)
+
+
+def test_a_manifest_store_is_kept_as_application_c2pa_encrypted_and_locked(s3: S3Client) -> None:
+    s3.create_bucket(Bucket="locked-proofs", ObjectLockEnabledForBucket=True)
+    store = S3ProofStore(s3, "locked-proofs", retention_days=30)
+    metadata = {**METADATA, "manifest-id": "urn:c2pa:p-1"}
+
+    store.put("manifests/2025/p-1.c2pa", b"c2pa", metadata, content_type="application/c2pa")
+
+    head = s3.head_object(Bucket="locked-proofs", Key="manifests/2025/p-1.c2pa")
+    assert head["ContentType"] == "application/c2pa"
+    assert head["ServerSideEncryption"] == "AES256"
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert head["Metadata"] == metadata
+
+
+def test_stat_names_the_current_version_of_an_object(s3: S3Client) -> None:
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    store = S3ProofStore(s3, BUCKET)
+    store.put(KEY, PROOF, METADATA)
+    second = store.put(KEY, PROOF + b" ", METADATA)
+
+    described = store.stat(KEY)
+
+    assert described is not None
+    assert described.location == second
+    assert described.size == len(PROOF) + 1

@@ -9,34 +9,14 @@ from dataclasses import dataclass
 
 from faust.types import Message
 
-from streams.core.codecs.records import ImageReference, ProcessingFailed, ProofCreated
 from streams.core.observing import PipelineObserver
 from streams.core.retry import RetryPolicy
 from streams.core.tally import ProofTally
-from streams.kafka.agents.codecs import Codecs
 from streams.kafka.agents.count import CountAgent
-from streams.kafka.serde import codec_for
+from tests.support.agent_fakes import CODECS, Recorded
 from tests.support.codec_samples import PROOF_CREATED
 
-CODECS = Codecs(
-    submitted=codec_for(ImageReference.SCHEMA, topic="submitted"),
-    proofs=codec_for(ProofCreated.SCHEMA, topic="proofs"),
-    dead_letters=codec_for(ProcessingFailed.SCHEMA, topic="dead-letters"),
-)
 PROOF = CODECS.proofs.encode(PROOF_CREATED.to_avro())
-
-
-class Recorded(dict[str, str]):
-    """The table of counted proofs, noting each confirmation of its writes."""
-
-    name = "proofs-counted"
-
-    def __init__(self, log: list[str]) -> None:
-        super().__init__()
-        self.log = log
-
-    async def confirm(self, retry: RetryPolicy, on_retry: object) -> None:
-        self.log.append(f"confirmed {len(self)} entries")
 
 
 @dataclass

@@ -4,70 +4,17 @@ dead letter, and the next reference is taken only once that publication is confi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Generator, Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-from faust.types import Message
 
-from streams.core.codecs.records import ImageReference, ProcessingFailed, ProofCreated
 from streams.core.fetching import FetchPolicy, ImageFetcher
 from streams.core.observing import PipelineObserver
 from streams.core.processor import EventProcessor
 from streams.core.retry import RetryPolicy
-from streams.kafka.agents.codecs import Codecs
 from streams.kafka.agents.prove import ProveAgent
-from streams.kafka.serde import codec_for
+from tests.support.agent_fakes import CODECS, Stream, Topic
 from tests.support.pipeline_fakes import EVENT, InlineExecutor, MemoryStore, make_pipeline
-
-CODECS = Codecs(
-    submitted=codec_for(ImageReference.SCHEMA, topic="submitted"),
-    proofs=codec_for(ProofCreated.SCHEMA, topic="proofs"),
-    dead_letters=codec_for(ProcessingFailed.SCHEMA, topic="dead-letters"),
-)
-
-
-@dataclass
-class Sent:
-    """A publication: confirmed by the broker when awaited."""
-
-    topic: Topic
-
-    def __await__(self) -> Generator[Any, None, None]:
-        self.topic.log.append(f"confirmed on {self.topic.name}")
-        return asyncio.sleep(0).__await__()
-
-
-@dataclass
-class Topic:
-    name: str
-    log: list[str]
-
-    def get_topic_name(self) -> str:
-        return self.name
-
-    async def send(self, *, key: bytes | None, value: bytes) -> Sent:
-        self.log.append(f"sent {key!r} to {self.name}")
-        return Sent(self)
-
-
-@dataclass
-class Event:
-    message: Message
-
-
-@dataclass
-class Stream:
-    """Hands out `values` as records of the input topic, noting when each is taken."""
-
-    values: list[bytes]
-    log: list[str]
-
-    async def events(self) -> AsyncIterator[Event]:
-        for offset, value in enumerate(self.values):
-            self.log.append(f"took offset {offset}")
-            yield Event(Message("submitted", 0, offset, 0.0, 0, None, b"key", value, None))
 
 
 @pytest.fixture
