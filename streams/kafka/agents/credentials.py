@@ -5,6 +5,7 @@ entry counting the credential)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import faust
 from faust.types import Message, TopicT
@@ -40,11 +41,11 @@ class CredentialsAgent:
         # Published under the proof event's key, so a proof and its credential (or its dead
         # letter) share a partition number.
         if isinstance(result, DeadLettered):
-            value = self.codecs.dead_letters.encode(result.failure.to_avro())
+            value = partial(self.codecs.dead_letters.encode, result.failure.to_avro())
             await publish_output(message, self.dead_letters, value, self.retry, self.observer)
             return
         self.observer.credential_issued(result)
-        value = self.codecs.credentials.encode(result.to_avro())
+        value = partial(self.codecs.credentials.encode, result.to_avro())
         await publish_output(message, self.credentials, value, self.retry, self.observer)
         # The proof event is acknowledged when the next one is taken: not before the entry
         # counting its credential is on the broker.

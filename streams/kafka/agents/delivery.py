@@ -16,6 +16,7 @@ from faust.exceptions import ProducerSendError
 from faust.types import Message, TopicT
 
 from streams.core.dead_letters import SourceMessage
+from streams.core.errors import TransientError
 from streams.core.observing import PipelineObserver, Stage
 from streams.core.retry import RetryPolicy, retry_async
 
@@ -27,28 +28,32 @@ log = logging.getLogger(__name__)
 async def deliver(
     topic: TopicT,
     key: bytes | None,
-    value: bytes,
+    value: Callable[[], bytes],
     retry: RetryPolicy,
     observer: PipelineObserver,
 ) -> None:
-    """Publish and wait for the broker's acknowledgement, retrying until it comes: the input
-    event is acknowledged only after this returns, so a failed publication is never lost."""
+    """Encode (`value()`), publish and wait for the broker's acknowledgement, retrying until it
+    comes: the input event is acknowledged only after this returns, so a failed publication is
+    never lost. Encoding is retried with the sending: with a schema registry, it needs the
+    registry (`TransientError` while that is unreachable)."""
 
     async def publish() -> None:
-        sent = await topic.send(key=key, value=value)
+        sent = await topic.send(key=key, value=value())
         await sent
 
     def retrying(error: BaseException, attempt: int, delay: float) -> None:
         observer.retrying(error, attempt, delay)
         log.warning(
-            "publishing to %s failed (attempt %d), retrying in %.1f s: %r",
+            "encoding or publishing to %s failed (attempt %d), retrying in %.1f s: %r",
             topic.get_topic_name(),
             attempt,
             delay,
             error,
         )
 
-    await retry_async(publish, retry, retry_on=(KafkaError, ProducerSendError), on_retry=retrying)
+    await retry_async(
+        publish, retry, retry_on=(KafkaError, ProducerSendError, TransientError), on_retry=retrying
+    )
 
 
 async def take_each(
@@ -76,12 +81,12 @@ def source_of(message: Message) -> SourceMessage:
 async def publish_output(
     source: Message,
     topic: TopicT,
-    value: bytes,
+    value: Callable[[], bytes],
     retry: RetryPolicy,
     observer: PipelineObserver,
 ) -> None:
-    """`deliver` what `source` became, under `source`'s key, timed as the publish stage, and
-    tell `observer` the time since `source`'s timestamp."""
+    """`deliver` what `source` became (encoded by `value()`), under `source`'s key, timed as the
+    publish stage, and tell `observer` the time since `source`'s timestamp."""
     started = time.perf_counter()
     await deliver(topic, source.key, value, retry, observer)
     observer.stage_finished(Stage.PUBLISH, time.perf_counter() - started, None)

@@ -4,6 +4,7 @@ reference is acknowledged only after the broker has confirmed that publication (
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import faust
 from faust.types import Message, TopicT
@@ -32,8 +33,8 @@ class ProveAgent:
     async def _prove_one(self, message: Message) -> None:
         result = await self.processor.process(source_of(message))
         if isinstance(result, Proved):
-            topic, value = self.proofs, self.codecs.proofs.encode(result.proof.to_avro())
+            topic, value = self.proofs, partial(self.codecs.proofs.encode, result.proof.to_avro())
         else:
             topic = self.dead_letters
-            value = self.codecs.dead_letters.encode(result.failure.to_avro())
+            value = partial(self.codecs.dead_letters.encode, result.failure.to_avro())
         await publish_output(message, topic, value, self.retry, self.observer)

@@ -1,5 +1,5 @@
-"""Specification of `streams.kafka.agents.delivery`: a publication is retried until the broker
-confirms it."""
+"""Specification of `streams.kafka.agents.delivery`: a publication, its encoding included, is
+retried until the broker confirms it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 
 from aiokafka.errors import KafkaTimeoutError
 
+from streams.core.errors import TransientError
 from streams.core.observing import PipelineObserver
 from streams.core.retry import RetryPolicy
 from streams.kafka.agents.delivery import deliver
@@ -45,7 +46,23 @@ class Retries(PipelineObserver):
 def test_an_unconfirmed_publication_is_sent_again_until_the_broker_confirms_it() -> None:
     topic, observer = Topic(failures=2), Retries()
 
-    asyncio.run(deliver(topic, b"key", b"value", NO_WAIT, observer))  # type: ignore[arg-type]
+    asyncio.run(deliver(topic, b"key", lambda: b"value", NO_WAIT, observer))  # type: ignore[arg-type]
 
     assert topic.sent == [(b"key", b"value")] * 3
     assert observer.attempts == [1, 2]
+
+
+def test_an_encoding_that_needs_an_unreachable_registry_is_retried_not_dropped() -> None:
+    topic, observer = Topic(failures=0), Retries()
+    outcomes = iter([TransientError("schema registry unavailable to register"), None, None])
+
+    def encode() -> bytes:
+        failure = next(outcomes)
+        if failure is not None:
+            raise failure
+        return b"value"
+
+    asyncio.run(deliver(topic, b"key", encode, NO_WAIT, observer))  # type: ignore[arg-type]
+
+    assert topic.sent == [(b"key", b"value")]
+    assert observer.attempts == [1]
