@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from streams.core.errors import (
 from streams.core.fetching import MAX_REDIRECTS, MAX_URI_LENGTH, FetchPolicy, ImageFetcher
 from streams.core.stores.s3 import make_s3_client
 from streams.devtools.devstack.processes import free_port
+from tests.support.dripping_server import dripping_https_server
 from tests.support.http_fakes import Handler, Recorder, redirects_to
 from tests.support.s3_bodies import body_cut_off
 
@@ -279,9 +281,36 @@ def test_slow_drip_body_is_cut_off_at_the_timeout(recorder: Recorder) -> None:
         return httpx.Response(200, content=slow_chunks())
 
     policy = dataclasses.replace(POLICY, timeout_seconds=0.05, attempts=2)
-    with pytest.raises(FetchFailed, match="not received within"):
+    with pytest.raises(FetchFailed, match=r"no complete answer within 0\.05 s"):
         https_fetcher(recorder, handler, policy).fetch(f"https://{HOST}/image.png")
     assert len(recorder.requests) == 2
+
+
+def test_headers_dripped_just_inside_the_read_timeout_end_the_attempt_at_its_deadline(
+    tmp_path: Path,
+) -> None:
+    with dripping_https_server(tmp_path, pause=0.2) as (host, client):
+        policy = FetchPolicy(allowed_https_hosts=frozenset({host}), timeout_seconds=1.0, attempts=1)
+        fetcher = ImageFetcher(policy, http_client=client)
+        outcome: list[BaseException] = []
+
+        def fetch() -> None:
+            try:
+                fetcher.fetch(f"https://{host}/image.png")
+            except BaseException as error:  # handed to the test thread
+                outcome.append(error)
+
+        started = time.monotonic()
+        fetching = threading.Thread(target=fetch, daemon=True)
+        fetching.start()
+        fetching.join(timeout=10)
+        elapsed = time.monotonic() - started
+
+    assert not fetching.is_alive(), "the dripped headers held the fetch past its deadline"
+    assert elapsed < 3.0
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], FetchFailed)
+    assert "no complete answer within 1 s" in str(outcome[0])
 
 
 def test_backoff_doubles_with_jitter_between_half_and_all_of_it(recorder: Recorder) -> None:
