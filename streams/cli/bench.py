@@ -13,7 +13,12 @@ from rich.table import Table
 
 from streams.cli.output import console, fails_cleanly
 from streams.core.clock import utc_now
-from streams.devtools.benchmarking.results import BenchResult
+from streams.devtools.benchmarking.results import (
+    MANIFEST_BYTES_TARGET,
+    PROOFS_WITH_CREDENTIALS_TARGET,
+    BenchResult,
+    met,
+)
 from streams.devtools.benchmarking.runner import BenchPlan, run_bench
 from streams.settings import get_settings
 
@@ -56,7 +61,8 @@ def bench(
         typer.Option("--quick", help=f"Smoke run: {QUICK_EVENTS} events of tiny images."),
     ] = False,
 ) -> None:
-    """Measure the compute limit and the pipeline's throughput, latency, CPU and memory."""
+    """Measure the compute limit and the pipeline's throughput, latency, CPU and memory, and
+    what Content Credentials cost it."""
     plan = BenchPlan(
         events=QUICK_EVENTS if quick else events,
         seed=seed,
@@ -125,5 +131,37 @@ def _print(result: BenchResult) -> None:
                 "" if one else f"{store.speed_up:.2f}x",
             )
     console.print(table)
+    _print_credentials(result)
     load = result.load_average_start, result.load_average_end
     console.print(f"load average at start {load[0][0]:.2f}, at end {load[1][0]:.2f}")
+
+
+def _print_credentials(result: BenchResult) -> None:
+    console.print(
+        "Content Credentials on: the 1-worker burst again, through one proving worker and one "
+        f"credentials worker, {result.machine.cores_available} cores available"
+    )
+    table = Table(title="Content Credentials")
+    for column in (
+        "store",
+        "proofs/s",
+        f"of proofs/s off (≥ {PROOFS_WITH_CREDENTIALS_TARGET:.2f}x)",
+        "credentials/s",
+        "credentials/s per core",
+        "CPU ms/credential",
+        f"manifest bytes min/median/max (≤ {MANIFEST_BYTES_TARGET // 1024} KB)",
+    ):
+        table.add_column(column)
+    for store in result.stores:
+        run = store.with_credentials
+        sizes = run.manifest_summary()
+        table.add_row(
+            store.store,
+            f"{run.proofs.events_per_second:.1f}",
+            f"{store.proofs_with_credentials:.2f}x {met(store.proofs_with_credentials_met)}",
+            f"{run.credentials.events_per_second:.1f}",
+            f"{run.credentials_per_second_per_core:.1f}",
+            f"{run.credentials.cpu_seconds_per_event * 1000:.1f}",
+            f"{sizes['min']}/{sizes['median']}/{sizes['max']} {met(run.largest_manifest_met)}",
+        )
+    console.print(table)

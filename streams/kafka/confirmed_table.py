@@ -11,6 +11,7 @@ this suits tables whose keys are each written once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from dataclasses import dataclass
@@ -45,6 +46,9 @@ class ConfirmedTable(faust.Table):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._unconfirmed: deque[_Write] = deque()
+        # Concurrent actors of one agent share the table: each pops what it awaited, so only
+        # one of them may be confirming at a time.
+        self._confirming = asyncio.Lock()
         self.active_partitions: frozenset[int] = frozenset()
 
     def send_changelog(
@@ -88,9 +92,10 @@ class ConfirmedTable(faust.Table):  # type: ignore[type-arg]
                 error,
             )
 
-        await retry_async(
-            confirm_all, retry, retry_on=(KafkaError, ProducerSendError), on_retry=retrying
-        )
+        async with self._confirming:
+            await retry_async(
+                confirm_all, retry, retry_on=(KafkaError, ProducerSendError), on_retry=retrying
+            )
 
     def _send_first_again(self) -> None:
         write = self._unconfirmed.popleft()

@@ -6,20 +6,36 @@ Pure functions and dataclasses: the runner fills them in, `credlink bench` write
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
+    "MANIFEST_BYTES_TARGET",
+    "PROOFS_WITH_CREDENTIALS_TARGET",
     "BenchResult",
     "ComputeLimit",
+    "CredentialsResult",
     "Latency",
     "Machine",
     "StoreResult",
     "Throughput",
+    "credentials_table",
+    "met",
     "percentile",
     "summary_table",
 ]
+
+PROOFS_WITH_CREDENTIALS_TARGET = 0.95
+"""Proof throughput with Content Credentials on, at least this share of it with them off."""
+MANIFEST_BYTES_TARGET = 16 * 1024
+"""The largest manifest store of an image, without an embedded thumbnail."""
+
+
+def met(reached: bool) -> str:
+    """How a figure is marked against its target."""
+    return "met" if reached else "missed"
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -116,15 +132,52 @@ class Latency:
 
 
 @dataclass(frozen=True)
+class CredentialsResult:
+    """The one-worker burst again, with Content Credentials on: one proving worker and one
+    credentials worker (a consumer group of its own on the proof events).
+
+    `proofs` runs from the first event submitted to the last proof, with the proving worker's
+    CPU; `credentials` to the last credential, with the credentials worker's CPU.
+    """
+
+    proofs: Throughput
+    credentials: Throughput
+    manifest_bytes: tuple[int, ...]
+
+    @property
+    def credentials_per_second_per_core(self) -> float:
+        """Credentials a core issues in a second, from the credentials worker's CPU time."""
+        return 1 / self.credentials.cpu_seconds_per_event
+
+    @property
+    def largest_manifest_met(self) -> bool:
+        return max(self.manifest_bytes) <= MANIFEST_BYTES_TARGET
+
+    def manifest_summary(self) -> dict[str, int]:
+        sizes = self.manifest_bytes
+        return {"min": min(sizes), "median": round(statistics.median(sizes)), "max": max(sizes)}
+
+
+@dataclass(frozen=True)
 class StoreResult:
     store: str
     one_worker: Throughput
     two_workers: Throughput
     latency: Latency
+    with_credentials: CredentialsResult
 
     @property
     def speed_up(self) -> float:
         return self.two_workers.events_per_second / self.one_worker.events_per_second
+
+    @property
+    def proofs_with_credentials(self) -> float:
+        """Proof throughput with Content Credentials on over the one-worker burst's (off)."""
+        return self.with_credentials.proofs.events_per_second / self.one_worker.events_per_second
+
+    @property
+    def proofs_with_credentials_met(self) -> bool:
+        return self.proofs_with_credentials >= PROOFS_WITH_CREDENTIALS_TARGET
 
 
 @dataclass(frozen=True)
@@ -186,6 +239,28 @@ def summary_table(result: BenchResult) -> str:
     return "\n".join(lines)
 
 
+def credentials_table(result: BenchResult) -> str:
+    """The Content Credentials figures as a Markdown table, one row per store."""
+    lines = [
+        "| store | proofs/s, credentials on | of proofs/s off "
+        f"(≥ {PROOFS_WITH_CREDENTIALS_TARGET:.2f}x) | credentials/s | credentials/s per core "
+        f"| manifest bytes min / median / max (≤ {MANIFEST_BYTES_TARGET // 1024} KB) |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for store in result.stores:
+        run = store.with_credentials
+        sizes = run.manifest_summary()
+        lines.append(
+            f"| {store.store} | {run.proofs.events_per_second:.1f} "
+            f"| {store.proofs_with_credentials:.2f}x ({met(store.proofs_with_credentials_met)}) "
+            f"| {run.credentials.events_per_second:.1f} "
+            f"| {run.credentials_per_second_per_core:.1f} "
+            f"| {sizes['min']} / {sizes['median']} / {sizes['max']} "
+            f"({met(run.largest_manifest_met)}) |"
+        )
+    return "\n".join(lines)
+
+
 def _throughput_json(run: Throughput, limit: ComputeLimit) -> dict[str, Any]:
     return {
         "workers": run.workers,
@@ -205,6 +280,32 @@ def _store_json(result: StoreResult, limit: ComputeLimit) -> dict[str, Any]:
         "two_workers": _throughput_json(result.two_workers, limit),
         "speed_up": _round(result.speed_up, 3),
         "latency_at_half_saturation": result.latency.summary(),
+        "content_credentials": _credentials_json(result, limit),
+    }
+
+
+def _credentials_json(result: StoreResult, limit: ComputeLimit) -> dict[str, Any]:
+    run = result.with_credentials
+    return {
+        "proofs": _throughput_json(run.proofs, limit),
+        "proofs_ratio_to_off": {
+            "value": _round(result.proofs_with_credentials, 3),
+            "target": PROOFS_WITH_CREDENTIALS_TARGET,
+            "met": result.proofs_with_credentials_met,
+        },
+        "credentials": {
+            "events": run.credentials.events,
+            "seconds": _round(run.credentials.seconds),
+            "events_per_second": _round(run.credentials.events_per_second),
+            "cpu_seconds_per_event": _round(run.credentials.cpu_seconds_per_event, 5),
+            "events_per_second_per_core": _round(run.credentials_per_second_per_core),
+            "peak_rss_mb": _round(max(run.credentials.peak_rss_bytes) / 2**20, 1),
+        },
+        "manifest_bytes": {
+            **run.manifest_summary(),
+            "target_max": MANIFEST_BYTES_TARGET,
+            "met": run.largest_manifest_met,
+        },
     }
 
 

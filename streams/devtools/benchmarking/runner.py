@@ -2,7 +2,8 @@
 
 For each proof store: one worker proves a burst of events (saturation throughput), then events
 produced at half that rate (end-to-end latency), then two workers of one consumer group prove
-a burst (speed-up). Events reference image files under an allowed root, as real ingest does.
+a burst (speed-up), then one proving worker and one credentials worker take the burst with
+Content Credentials on. Events reference image files under an allowed root, as real ingest does.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from typing import Literal
 import httpx
 
 from connectors.ingest import ImageReferencePublisher
+from connectors.output_topics import read_credentials
 from connectors.reader import Record, read_topic
 from streams.core.assembly import build_signer
+from streams.core.certificates import DevelopmentCertificates, write_development_certificates
 from streams.core.clock import now_millis, utc_now
 from streams.core.codecs.records import ImageReference
 from streams.core.errors import SetupError
 from streams.core.pipeline import ImageLimits
-from streams.core.signing import generate_key_pair
+from streams.core.signing import generate_key_pair, load_private_key
 from streams.devtools.benchmarking.corpus import (
     BenchImage,
     build_corpus,
@@ -38,6 +41,7 @@ from streams.devtools.benchmarking.limit import available_cores, measure_limit
 from streams.devtools.benchmarking.processes import cpu_seconds, peak_rss_bytes
 from streams.devtools.benchmarking.results import (
     BenchResult,
+    CredentialsResult,
     Latency,
     Machine,
     StoreResult,
@@ -46,7 +50,7 @@ from streams.devtools.benchmarking.results import (
 from streams.devtools.devstack.processes import free_port
 from streams.devtools.devstack.stack import LocalStack
 from streams.devtools.devstack.worker import WorkerProcess
-from streams.kafka.topics import PROOFS_CREATED, SUBMITTED
+from streams.kafka.topics import CREDENTIALS_CREATED, PROOFS_CREATED, SUBMITTED
 from streams.settings import Settings
 
 __all__ = ["BenchPlan", "Progress", "run_bench"]
@@ -90,6 +94,9 @@ def run_bench(base: Settings, plan: BenchPlan, progress: Progress) -> BenchResul
         picks = event_images(corpus, plan.events, plan.seed)
         keys = home / "keys"
         generate_key_pair(keys / "signing-key.pem", keys / "keyset.json")
+        certificates = write_development_certificates(
+            load_private_key(keys / "signing-key.pem").public_key(), keys
+        )
         images = home / "images"
         images.mkdir()
         for image in corpus:
@@ -109,7 +116,7 @@ def run_bench(base: Settings, plan: BenchPlan, progress: Progress) -> BenchResul
         )
         try:
             stack.up()
-            bench = _Bench(stack, settings, home, corpus, picks, progress)
+            bench = _Bench(stack, settings, certificates, home, corpus, picks, progress)
             stores = tuple(bench.measure_store(store) for store in plan.stores)
         finally:
             stack.down()
@@ -135,6 +142,7 @@ def run_bench(base: Settings, plan: BenchPlan, progress: Progress) -> BenchResul
 class _Bench:
     stack: LocalStack
     settings: Settings
+    certificates: DevelopmentCertificates
     home: Path
     corpus: Sequence[BenchImage]
     picks: Sequence[int]
@@ -150,7 +158,40 @@ class _Bench:
         two = self._deployment(store, "two")
         with self._workers(two, 2) as workers:
             burst_two = self._burst(two, workers, f"{store}, 2 workers")
-        return StoreResult(store, burst, burst_two, latency)
+        return StoreResult(store, burst, burst_two, latency, self._with_credentials(store))
+
+    def _with_credentials(self, store: StoreName) -> CredentialsResult:
+        settings = self._deployment(store, "credentials").updated(
+            c2pa={
+                "enabled": True,
+                # Manifests as sidecars only, whatever the calling shell sets.
+                "embed": False,
+                "certificate_chain_file": self.certificates.certificate_chain,
+                "trust_anchors_file": self.certificates.ca_certificate,
+            }
+        )
+        with (
+            self._workers(settings, 1) as provers,
+            self._workers(settings, 1, credentials=True) as issuers,
+        ):
+            cpu_before = _cpu_seconds(issuers)
+            proofs = self._burst(settings, provers, f"{store}, 1 worker, credentials on")
+            issued = self._collect(
+                settings, CREDENTIALS_CREATED, "burst", proofs.events, f"{store}, credentials"
+            )
+            credentials = Throughput(
+                workers=len(issuers),
+                events=len(issued),
+                seconds=self._seconds_since_submitted(settings, issued, f"{store}, credentials"),
+                cpu_seconds=_cpu_seconds(issuers) - cpu_before,
+                peak_rss_bytes=_peak_rss_bytes(issuers),
+            )
+        manifests = read_credentials(settings, count=len(issued), timeout=60 + len(issued))
+        return CredentialsResult(
+            proofs=proofs,
+            credentials=credentials,
+            manifest_bytes=tuple(credential.manifest_bytes for credential in manifests),
+        )
 
     def _deployment(self, store: StoreName, name: str) -> Settings:
         run = f"bench-{store}-{name}-{uuid.uuid4().hex[:6]}"
@@ -166,14 +207,19 @@ class _Bench:
         )
 
     @contextmanager
-    def _workers(self, settings: Settings, count: int) -> Iterator[list[WorkerProcess]]:
+    def _workers(
+        self, settings: Settings, count: int, *, credentials: bool = False
+    ) -> Iterator[list[WorkerProcess]]:
+        """`count` proving workers, or credentials workers, started and ready."""
+        kind = "-credentials" if credentials else ""
         with ExitStack() as stack:
             workers = []
             for index in range(count):
                 worker = WorkerProcess(
                     settings.updated(worker={"web_port": free_port()}),
                     self.home,
-                    name=f"{settings.kafka.app_id}-{index}",
+                    name=f"{settings.kafka.app_id}{kind}-{index}",
+                    options=("--credentials",) if credentials else (),
                 )
                 stack.callback(worker.stop)
                 worker.start(ready_timeout=_READY_TIMEOUT)
@@ -194,23 +240,28 @@ class _Bench:
 
     def _burst(self, settings: Settings, workers: list[WorkerProcess], label: str) -> Throughput:
         count = len(self.picks)
-        cpu_before = sum(cpu_seconds(_pid(worker)) for worker in workers)
+        cpu_before = _cpu_seconds(workers)
         publisher = ImageReferencePublisher(settings)
         for reference in self._references(settings, "burst", count):
             publisher.publish(reference, key=reference.event_id.encode())
         publisher.close()
         proofs = self._collect(settings, PROOFS_CREATED, "burst", count, label)
-        cpu = sum(cpu_seconds(_pid(worker)) for worker in workers) - cpu_before
-        submitted = self._collect(settings, SUBMITTED, "burst", count, label)
-        first_submitted = min(record.timestamp_ms for record in submitted.values())
-        last_proof = max(record.timestamp_ms for record in proofs.values())
+        cpu = _cpu_seconds(workers) - cpu_before
         return Throughput(
             workers=len(workers),
             events=count,
-            seconds=(last_proof - first_submitted) / 1000,
+            seconds=self._seconds_since_submitted(settings, proofs, label),
             cpu_seconds=cpu,
-            peak_rss_bytes=tuple(peak_rss_bytes(_pid(worker)) for worker in workers),
+            peak_rss_bytes=_peak_rss_bytes(workers),
         )
+
+    def _seconds_since_submitted(
+        self, settings: Settings, outputs: dict[bytes, Record], label: str
+    ) -> float:
+        """From the first event of the burst submitted to the last of `outputs` published."""
+        submitted = self._collect(settings, SUBMITTED, "burst", len(self.picks), label)
+        first_submitted = min(record.timestamp_ms for record in submitted.values())
+        return (max(record.timestamp_ms for record in outputs.values()) - first_submitted) / 1000
 
     def _paced(self, settings: Settings, rate: float, count: int, label: str) -> Latency:
         publisher = ImageReferencePublisher(settings)
@@ -245,7 +296,7 @@ class _Bench:
                 if record.key is not None and record.key.startswith(wanted):
                     found.setdefault(record.key, record)
             seen = len(records)
-            if topic == PROOFS_CREATED:
+            if topic in (PROOFS_CREATED, CREDENTIALS_CREATED):
                 self.progress(label, len(found), count)
             return len(found) >= count
 
@@ -256,6 +307,14 @@ class _Bench:
                 f"see the worker logs under {self.home}"
             )
         return found
+
+
+def _cpu_seconds(workers: Sequence[WorkerProcess]) -> float:
+    return sum(cpu_seconds(_pid(worker)) for worker in workers)
+
+
+def _peak_rss_bytes(workers: Sequence[WorkerProcess]) -> tuple[int, ...]:
+    return tuple(peak_rss_bytes(_pid(worker)) for worker in workers)
 
 
 def _pid(worker: WorkerProcess) -> int:

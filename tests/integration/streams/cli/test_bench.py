@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
 CREDLINK = str(Path(sys.executable).parent / "credlink")
 
@@ -58,6 +58,19 @@ def test_quick_bench_writes_every_figure_for_both_stores(tmp_path: Path) -> None
         latency = figures["latency_at_half_saturation"]
         assert latency["events"] > 0
         assert 0 <= latency["p50_ms"] <= latency["p95_ms"] <= latency["p99_ms"] <= latency["max_ms"]
+        credentials_on = figures["content_credentials"]
+        assert credentials_on["proofs"]["events"] == document["parameters"]["events"]
+        assert credentials_on["proofs_ratio_to_off"]["value"] > 0
+        assert credentials_on["proofs_ratio_to_off"]["target"] == 0.95
+        issued = credentials_on["credentials"]
+        assert issued["events"] == document["parameters"]["events"]
+        assert issued["events_per_second"] > 0
+        assert issued["events_per_second_per_core"] > 0
+        manifests = credentials_on["manifest_bytes"]
+        assert 0 < manifests["min"] <= manifests["median"] <= manifests["max"] <= 16 * 1024
+        assert manifests["met"] is True
+    assert "Content Credentials on" in result.stdout
+    assert f"{limit['cores']} cores available" in result.stdout
     assert "results written to" in result.stdout
     leftovers = [
         line

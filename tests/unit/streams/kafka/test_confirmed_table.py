@@ -59,6 +59,25 @@ def test_confirm_returns_only_once_every_write_is_acknowledged(producer: Produce
     asyncio.run(scenario())
 
 
+def test_agents_confirming_at_once_each_return_once_every_write_is_acknowledged(
+    producer: Producer,
+) -> None:
+    async def scenario() -> None:
+        table = new_table()
+        table.send_changelog(0, "a", "1")
+        table.send_changelog(1, "b", "2")
+        agents = [asyncio.create_task(table.confirm(NO_WAIT, lambda *_: None)) for _ in range(3)]
+
+        producer.sent[0][2].set_result("metadata")
+        await asyncio.sleep(0.01)
+        assert not any(agent.done() for agent in agents)
+
+        producer.sent[1][2].set_result("metadata")
+        await asyncio.wait_for(asyncio.gather(*agents), timeout=1)
+
+    asyncio.run(scenario())
+
+
 def test_a_write_the_producer_gave_up_on_is_sent_again(producer: Producer) -> None:
     async def scenario() -> None:
         table = new_table()

@@ -9,10 +9,12 @@ import pytest
 from streams.devtools.benchmarking.results import (
     BenchResult,
     ComputeLimit,
+    CredentialsResult,
     Latency,
     Machine,
     StoreResult,
     Throughput,
+    credentials_table,
     percentile,
     summary_table,
 )
@@ -31,16 +33,29 @@ def throughput(workers: int, events_per_second: float, cpu_per_event: float) -> 
     )
 
 
-def store_result(store: str = "filesystem") -> StoreResult:
+def with_credentials(
+    proofs_per_second: float = 17.28, manifest_bytes: tuple[int, ...] = (3650, 3660, 3700)
+) -> CredentialsResult:
+    return CredentialsResult(
+        proofs=throughput(1, proofs_per_second, 0.0625),
+        credentials=throughput(1, 16.0, 0.04),
+        manifest_bytes=manifest_bytes,
+    )
+
+
+def store_result(
+    store: str = "filesystem", credentials: CredentialsResult | None = None
+) -> StoreResult:
     return StoreResult(
         store=store,
         one_worker=throughput(1, 18.0, 0.0625),
         two_workers=throughput(2, 32.4, 0.0625),
         latency=Latency(rate=9.0, milliseconds=tuple(float(ms) for ms in range(1, 201))),
+        with_credentials=credentials or with_credentials(),
     )
 
 
-def bench_result() -> BenchResult:
+def bench_result(*stores: StoreResult) -> BenchResult:
     return BenchResult(
         date="2026-11-28T04:00:00+00:00",
         machine=Machine("a CPU", 2, 2, "3.11.7", "Linux"),
@@ -49,7 +64,7 @@ def bench_result() -> BenchResult:
         parameters={"events": 1000, "seed": 1},
         corpus={"distinct_images": 24},
         limit=LIMIT,
-        stores=(store_result("filesystem"), store_result("s3")),
+        stores=stores or (store_result("filesystem"), store_result("s3")),
     )
 
 
@@ -153,3 +168,69 @@ def test_summary_table_has_a_row_per_store_and_worker_count() -> None:
     assert "90%" in rows[0]
     assert "100 / 190 / 198 ms at 9.0/s" in rows[0]
     assert "1.80x" in rows[1]
+
+
+def test_credentials_per_core_are_taken_from_the_credentials_worker_cpu() -> None:
+    assert with_credentials().credentials_per_second_per_core == pytest.approx(25.0)
+
+
+def test_proofs_with_credentials_are_compared_with_the_one_worker_burst_without() -> None:
+    result = store_result(credentials=with_credentials(proofs_per_second=17.28))
+
+    assert result.proofs_with_credentials == pytest.approx(0.96)
+    assert result.proofs_with_credentials_met
+
+
+def test_proofs_slower_than_the_target_share_miss_it() -> None:
+    result = store_result(credentials=with_credentials(proofs_per_second=16.0))
+
+    assert not result.proofs_with_credentials_met
+
+
+@pytest.mark.parametrize(("largest", "met"), [(16 * 1024, True), (16 * 1024 + 1, False)])
+def test_the_largest_manifest_decides_the_size_target(largest: int, met: bool) -> None:
+    assert with_credentials(manifest_bytes=(3000, largest)).largest_manifest_met is met
+
+
+def test_manifest_summary_holds_the_smallest_median_and_largest_size() -> None:
+    summary = with_credentials(manifest_bytes=(3700, 3650, 3660, 9000)).manifest_summary()
+
+    assert summary == {"min": 3650, "median": 3680, "max": 9000}
+
+
+def test_result_json_holds_the_credentials_figures_with_their_targets() -> None:
+    document = json.loads(json.dumps(bench_result().to_json()))
+
+    figures = document["stores"]["s3"]["content_credentials"]
+    assert figures["proofs"]["events_per_second"] == 17.28
+    assert figures["proofs_ratio_to_off"] == {"value": 0.96, "target": 0.95, "met": True}
+    assert figures["credentials"] == {
+        "events": 1000,
+        "seconds": 62.5,
+        "events_per_second": 16.0,
+        "cpu_seconds_per_event": 0.04,
+        "events_per_second_per_core": 25.0,
+        "peak_rss_mb": 300.0,
+    }
+    assert figures["manifest_bytes"] == {
+        "min": 3650,
+        "median": 3660,
+        "max": 3700,
+        "target_max": 16384,
+        "met": True,
+    }
+
+
+def test_credentials_table_marks_each_target_met_or_missed_per_store() -> None:
+    result = bench_result(
+        store_result("filesystem"),
+        store_result("s3", with_credentials(proofs_per_second=9.0, manifest_bytes=(3650, 20000))),
+    )
+
+    rows = [line for line in credentials_table(result).splitlines()[2:] if line.startswith("|")]
+    assert [row.split("|")[1] for row in rows] == [" filesystem ", " s3 "]
+    assert "| 0.96x (met) |" in rows[0]
+    assert "| 3650 / 3660 / 3700 (met) |" in rows[0]
+    assert "| 0.50x (missed) |" in rows[1]
+    assert "| 3650 / 11825 / 20000 (missed) |" in rows[1]
+    assert "| 25.0 |" in rows[1]
