@@ -37,6 +37,7 @@ __all__ = [
     "decode_cost",
     "decoded_picture",
     "hamming_distance",
+    "hashing_luma",
     "inspect_image",
 ]
 
@@ -214,6 +215,15 @@ def hamming_distance(hex_a: str, hex_b: str) -> int:
     if not (_HEX.fullmatch(hex_a.lower()) and _HEX.fullmatch(hex_b.lower())):
         raise ValueError("hashes must be non-empty hexadecimal strings")
     return (int(hex_a, 16) ^ int(hex_b, 16)).bit_count()
+
+
+def hashing_luma(image: Image.Image, min_side: int = HASH_MIN_SIDE) -> Image.Image:
+    """The luminance `inspect_image` hashes, of a picture already decoded and oriented.
+
+    For pictures that are not untrusted bytes (a benchmark's corpus, a test's): the same 8-bit
+    reduction and box-reduction, without the bounds and the decode.
+    """
+    return _reduced(_to_luma(image), min_side)
 
 
 def _bounded_header(
