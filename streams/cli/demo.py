@@ -26,7 +26,7 @@ from streams.core.credential_verifier import ContentCredentials
 from streams.core.errors import SetupError
 from streams.core.proof_signature import verify_signed_proof
 from streams.core.signing import generate_key_pair, load_key_set, load_private_key
-from streams.devtools.demo_checks import demo_checks
+from streams.devtools.demo_checks import demo_checks, in_memory_verifier
 from streams.devtools.devstack.processes import free_port
 from streams.devtools.devstack.stack import LocalStack
 from streams.devtools.devstack.worker import WorkerProcess
@@ -242,16 +242,17 @@ def _print_checks(
     proofs: list[ProofCreated],
     credentials: list[CredentialIssued],
 ) -> None:
-    checks = demo_checks(
-        originals,
+    store = build_store(settings)
+    verifier = in_memory_verifier(
         proofs,
         credentials,
-        build_store(settings),
+        store,
         load_key_set(settings.signing.keyset_file),
         trust_anchors_pem=build_trust_anchors(settings),
         max_image_bytes=settings.fetch.max_image_bytes,
         max_image_pixels=settings.fetch.max_image_pixels,
     )
+    checks = demo_checks(originals, proofs, store, verifier)
     table = Table(title="Verifying copies (credlink verify's verdicts and exit codes)")
     for column in ("image", "verdict", "exit", "why", "content credentials"):
         table.add_column(column, overflow="fold")

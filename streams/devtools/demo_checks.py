@@ -19,9 +19,9 @@ from streams.core.image_verifier import StoredProofs, Verdict, Verifier
 from streams.core.perceptual_index import IndexEntry, PerceptualIndex
 from streams.core.signing import KeySet
 from streams.core.stores.base import ProofStore
-from streams.devtools.samples import decoded, encode, halved, photo
+from streams.devtools.samples import cdn_copy, encode, photo
 
-__all__ = ["DemoCheck", "cdn_webp", "demo_checks", "in_memory_verifier", "tamper_with"]
+__all__ = ["DemoCheck", "demo_checks", "in_memory_verifier", "tamper_with"]
 
 CDN_WEBP_QUALITY = 70
 
@@ -32,11 +32,6 @@ class DemoCheck:
 
     what: str
     verdict: Verdict
-
-
-def cdn_webp(data: bytes) -> bytes:
-    """`data` as a CDN serves it: half size, WebP, no metadata."""
-    return encode(halved(decoded(data)), "WEBP", quality=CDN_WEBP_QUALITY)
 
 
 def in_memory_verifier(
@@ -89,37 +84,23 @@ def tamper_with(store: ProofStore, proof: ProofCreated) -> None:
 def demo_checks(
     originals: Mapping[str, bytes],
     proofs: Sequence[ProofCreated],
-    credentials: Sequence[CredentialIssued],
     store: ProofStore,
-    keyset: KeySet,
-    *,
-    trust_anchors_pem: bytes | None,
-    max_image_bytes: int,
-    max_image_pixels: int,
+    verifier: Verifier,
 ) -> list[DemoCheck]:
-    """Verdicts on CDN copies of the first two proved images (with their recovered Content
-    Credentials), on a photo nobody proved, and on the third image after its stored proof was
-    tampered with. `originals` are the images by event id; needs three proofs."""
+    """`verifier`'s verdicts on CDN copies of the first two proved images (with their recovered
+    Content Credentials), on a photo nobody proved, and on the third image after its proof in
+    `store` was tampered with. `originals` are the images by event id; needs three proofs."""
     first, second, third = sorted(proofs, key=lambda proof: proof.event_id)[:3]
     tamper_with(store, third)
-    verifier = in_memory_verifier(
-        proofs,
-        credentials,
-        store,
-        keyset,
-        trust_anchors_pem=trust_anchors_pem,
-        max_image_bytes=max_image_bytes,
-        max_image_pixels=max_image_pixels,
-    )
     stranger = encode(photo(480, 360, seed=1_000_003), "JPEG")
     images = [
         (
             f"CDN copy of {_name(first)} (half size, WebP, no metadata)",
-            cdn_webp(originals[first.event_id]),
+            cdn_copy(originals[first.event_id], "WEBP", CDN_WEBP_QUALITY),
         ),
         (
             f"CDN copy of {_name(second)} (half size, WebP, no metadata)",
-            cdn_webp(originals[second.event_id]),
+            cdn_copy(originals[second.event_id], "WEBP", CDN_WEBP_QUALITY),
         ),
         ("a photo nobody proved", stranger),
         (f"{_name(third)}, its stored proof altered", originals[third.event_id]),

@@ -84,9 +84,10 @@ def halved(image: Image.Image) -> Image.Image:
     return image.resize((image.width // 2, image.height // 2), Image.Resampling.LANCZOS)
 
 
-def cdn_copy(data: bytes) -> bytes:
-    """Resized to 50 %, re-encoded as JPEG quality 60, metadata gone: what a CDN serves."""
-    return encode(halved(decoded(data)), "JPEG", quality=CDN_QUALITY)
+def cdn_copy(data: bytes, image_format: str = "JPEG", quality: int = CDN_QUALITY) -> bytes:
+    """Resized to 50 %, re-encoded (JPEG quality 60 unless told otherwise), metadata gone: what
+    a CDN serves."""
+    return encode(halved(decoded(data)), image_format, quality=quality)
 
 
 def resized(data: bytes) -> bytes:

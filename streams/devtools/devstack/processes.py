@@ -15,7 +15,18 @@ from pathlib import Path
 
 from streams.core.errors import SetupError
 
-__all__ = ["PidFile", "free_port", "port_in_use", "require_free_port", "spawn", "stop_pid"]
+__all__ = [
+    "PidFile",
+    "free_port",
+    "port_in_use",
+    "require_free_port",
+    "spawn",
+    "stop_pid",
+    "wait_until_logged",
+]
+
+# Without a line to wait for, a process counts as started once it has stayed up this long.
+SETTLE_SECONDS = 2.0
 
 
 def _cmdline(pid: int) -> str:
@@ -117,6 +128,33 @@ def spawn(
             group=run_as.pw_gid if run_as else None,
             extra_groups=[] if run_as else None,
         )
+
+
+def wait_until_logged(
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    offset: int,
+    marker: bytes | None,
+    timeout: float,
+    what: str,
+) -> bool:
+    """Whether `marker` appeared in `log_path` past byte `offset` within `timeout` seconds
+    (without a marker: whether `process` stayed up `SETTLE_SECONDS`); `SetupError` naming
+    `what` if the process exits first."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise SetupError(f"{what} exited during start-up; see {log_path}")
+        if marker is None:
+            if time.monotonic() - started >= SETTLE_SECONDS:
+                return True
+        else:
+            with log_path.open("rb") as log:
+                log.seek(offset)
+                if marker in log.read():
+                    return True
+        time.sleep(0.2)
+    return False
 
 
 def _gone(pid: int) -> bool:

@@ -3,13 +3,12 @@ each with a PID file and a log under the dev home, stopped by PID."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from streams.core.errors import SetupError
-from streams.devtools.devstack.processes import PidFile, spawn, stop_pid
+from streams.devtools.devstack.processes import PidFile, spawn, stop_pid, wait_until_logged
 from streams.devtools.devstack.worker import CREDLINK
 
 __all__ = ["BackgroundCommand"]
@@ -18,7 +17,7 @@ __all__ = ["BackgroundCommand"]
 @dataclass(frozen=True)
 class BackgroundCommand:
     """`credlink <argv>` run as service `name`; ready once its log shows `ready_marker` (or,
-    without one, once it has stayed up for a moment)."""
+    without one, once it has stayed up `SETTLE_SECONDS`)."""
 
     name: str
     argv: tuple[str, ...]
@@ -46,21 +45,15 @@ class BackgroundCommand:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         process = spawn([CREDLINK, *self.argv], self.log_path, env)
         self.pid_file.write(process.pid)
-        settle_until = time.monotonic() + 2.0
-        deadline = time.monotonic() + ready_timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                self.pid_file.remove()
-                raise SetupError(f"{self.name} exited during start-up; see {self.log_path}")
-            if self.ready_marker is None:
-                if time.monotonic() >= settle_until:
-                    return process.pid, False
-            else:
-                with self.log_path.open("rb") as log:
-                    log.seek(offset)
-                    if self.ready_marker in log.read():
-                        return process.pid, False
-            time.sleep(0.2)
+        try:
+            ready = wait_until_logged(
+                process, self.log_path, offset, self.ready_marker, ready_timeout, self.name
+            )
+        except SetupError:
+            self.pid_file.remove()
+            raise
+        if ready:
+            return process.pid, False
         self.stop()
         raise SetupError(f"{self.name} was not ready in {ready_timeout:.0f} s; see {self.log_path}")
 

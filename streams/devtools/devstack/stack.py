@@ -16,7 +16,7 @@ from streams.devtools.devstack.kafka import LocalKafka, StartReport
 from streams.devtools.devstack.postgres import LocalPostgres
 from streams.devtools.devstack.s3 import LOCAL_CREDENTIALS, LocalS3
 from streams.devtools.devstack.services import BackgroundCommand
-from streams.devtools.devstack.worker import credlink_env, settings_env
+from streams.devtools.devstack.worker import WORKER_READY, credlink_env, settings_env
 from streams.kafka.clients import confluent_config
 from streams.kafka.topics import TopicReport, ensure_topics, pipeline_topics
 from streams.settings import Settings
@@ -92,7 +92,7 @@ class LocalStack:
     @property
     def worker(self) -> BackgroundCommand:
         return BackgroundCommand(
-            "worker", ("worker",), self.settings.dev.home, ready_marker=b"[^Worker]: Ready"
+            "worker", ("worker",), self.settings.dev.home, ready_marker=WORKER_READY
         )
 
     @property

@@ -6,22 +6,23 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from streams.core.errors import SetupError
-from streams.devtools.devstack.processes import stop_pid
+from streams.devtools.devstack.processes import stop_pid, wait_until_logged
 from streams.settings import Settings
 
-__all__ = ["WorkerProcess", "credlink_env", "settings_env"]
+__all__ = ["WORKER_READY", "WorkerProcess", "credlink_env", "settings_env"]
 
 CREDLINK = str(Path(sys.executable).parent / "credlink")
 # glibc's malloc arenas for a worker, unless the caller's environment says otherwise, as in the
 # container image: with the default (eight per core) each thread that decodes pictures keeps
 # freed buffers of its own.
 WORKER_MALLOC_ARENAS = "2"
+# What Faust logs once a worker has started its agents.
+WORKER_READY = b"[^Worker]: Ready"
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -100,15 +101,10 @@ class WorkerProcess:
                 stderr=subprocess.STDOUT,
             )
         self.pid_path.write_text(f"{self._process.pid}\n")
-        deadline = time.monotonic() + ready_timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise SetupError(f"the worker exited during start-up; see {self.log_path}")
-            with self.log_path.open("rb") as log:
-                log.seek(offset)
-                if b"[^Worker]: Ready" in log.read():
-                    return
-            time.sleep(0.2)
+        if wait_until_logged(
+            self._process, self.log_path, offset, WORKER_READY, ready_timeout, "the worker"
+        ):
+            return
         self.stop()
         raise SetupError(f"the worker was not ready in {ready_timeout:.0f} s; see {self.log_path}")
 
