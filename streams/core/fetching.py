@@ -440,6 +440,7 @@ class ImageFetcher:
             if len(body) > limit:
                 raise ImageTooLarge(f"image is larger than {limit} bytes: {safe}")
             # Between chunks too: a transport without a socket to cut (a test's) keeps going.
+            # `_read_https` words the error of an expired deadline.
             if deadline.expired:
-                raise _RetryableFetchError(f"body not received within {deadline.seconds:g} s")
+                raise _RetryableFetchError("deadline passed")
         return bytes(body)

@@ -109,13 +109,15 @@ def wait_for_cluster(
     service does where a command gives up. `on_wait` hears why and for how many seconds it has
     waited, once when the wait begins and then at most once per `report_every_seconds`."""
     started = now()
-    reported: list[float] = []
+    last_report: float | None = None
 
     def report(error: BaseException, _attempts: int, _delay: float) -> None:
-        if reported and now() - reported[-1] < report_every_seconds:
+        nonlocal last_report
+        moment = now()
+        if last_report is not None and moment - last_report < report_every_seconds:
             return
-        reported.append(now())
-        on_wait(error, now() - started)
+        last_report = moment
+        on_wait(error, moment - started)
 
     retry_call(
         partial(require_cluster, settings),
