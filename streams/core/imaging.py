@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from PIL.JpegImagePlugin import JpegImageFile
 
+from streams.core import perceptual_hash
 from streams.core.errors import ImageRejected, ImageTooLarge
 from streams.core.jpeg_structure import JpegStructure, MalformedJpeg, read_jpeg_structure
 
@@ -165,7 +166,7 @@ def inspect_image(
         # Hashed after the decoded picture is closed: only the reduced luminance stays.
         if hash_min_side is not None:
             luma = _reduced(luma, hash_min_side)
-    phash, dhash = str(imagehash.phash(luma)), str(imagehash.dhash(luma))
+    phash, dhash = str(perceptual_hash.phash(luma)), str(imagehash.dhash(luma))
 
     return ImageFacts(
         sha256=hashlib.sha256(data).hexdigest(),

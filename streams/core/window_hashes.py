@@ -18,6 +18,8 @@ import imagehash
 import numpy as np
 from PIL import Image
 
+from streams.core import perceptual_hash
+
 __all__ = [
     "ASPECT_RATIOS",
     "CANDIDATE_DISTANCE",
@@ -309,7 +311,7 @@ def _reduced(picture: Image.Image) -> Image.Image:
 def _hash(picture: Image.Image, window: Window) -> WindowHash:
     return WindowHash(
         window=window,
-        phash=_as_int(imagehash.phash(picture)),
+        phash=_as_int(perceptual_hash.phash(picture)),
         dhash=_as_int(imagehash.dhash(picture)),
     )
 

@@ -4,10 +4,8 @@ measured by the kernel in a process of its own."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from tests.support.paths import REPO
+from tests.support.fresh_python import fresh_python_output
 
 MIB = 1024 * 1024
 BUDGET = 256 * MIB
@@ -44,15 +42,7 @@ print(json.dumps({{"baseline": baseline, "peak": peak_rss_bytes(os.getpid())}}))
 
 
 def test_a_burst_of_progressive_jpegs_holds_no_more_than_the_decode_budget() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", BURST],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=True,
-    )
-    memory = json.loads(result.stdout)
+    memory = json.loads(fresh_python_output(BURST, timeout=240))
 
     added = memory["peak"] - memory["baseline"]
     assert added < BUDGET, f"the burst added {added / MIB:.0f} MiB over its baseline"

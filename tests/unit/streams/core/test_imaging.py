@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from streams.core import perceptual_hash
 from streams.core.errors import ImageRejected, ImageTooLarge, InputRejected
 from streams.core.imaging import (
     DECODE_BYTES_PER_PIXEL,
@@ -313,8 +314,8 @@ def test_the_hashes_see_the_luminance_reduced_to_a_shortest_side_of_at_least_256
 
         return hash_function
 
-    for name in ("phash", "dhash"):
-        monkeypatch.setattr(imagehash, name, spying(getattr(imagehash, name)))
+    monkeypatch.setattr(perceptual_hash, "phash", spying(perceptual_hash.phash))
+    monkeypatch.setattr(imagehash, "dhash", spying(imagehash.dhash))
 
     facts = inspect(encode(photo(width, height, seed=3), image_format))
 
