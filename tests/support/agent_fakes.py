@@ -1,5 +1,6 @@
 """Stand-ins for the Faust objects an agent touches: topics that log what is sent and
-confirmed, a stream of records, a table that logs its confirmations, and the codecs."""
+confirmed, a stream of records, a table that logs its confirmations, and the codecs; and an
+observer of retries."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from streams.core.codecs.records import (
     ProcessingFailed,
     ProofCreated,
 )
+from streams.core.observing import PipelineObserver
 from streams.core.retry import RetryPolicy
 from streams.kafka.agents.codecs import Codecs
 from streams.kafka.serde import codec_for
@@ -72,6 +74,16 @@ class Stream:
         for offset, value in enumerate(self.values):
             self.log.append(f"took offset {offset}")
             yield Event(Message(self.topic, 0, offset, 0.0, 0, None, b"key", value, None))
+
+
+class Retries(PipelineObserver):
+    """An observer noting the number of each failed attempt about to be retried."""
+
+    def __init__(self) -> None:
+        self.attempts: list[int] = []
+
+    def retrying(self, error: BaseException, attempt: int, delay: float) -> None:
+        self.attempts.append(attempt)
 
 
 class Recorded(dict[str, str]):

@@ -47,7 +47,11 @@ def proofs_until_every_event_is_proved(
     settings: Settings, event_ids: set[str], timeout: float
 ) -> list[PublishedProof]:
     """Every proof event on the topic, read until each of `event_ids` has one (or `timeout`)."""
-    codec = codec_for(ProofCreated.SCHEMA, topic=settings.kafka.topic(PROOFS_CREATED))
+    codec = codec_for(
+        ProofCreated.SCHEMA,
+        topic=settings.kafka.topic(PROOFS_CREATED),
+        registry_url=settings.kafka.schema_registry_url,
+    )
     decoded: list[PublishedProof] = []
 
     def proved_all(records: list[Record]) -> bool:

@@ -58,7 +58,11 @@ class Scenario:
         return ImageReference(**values)  # type: ignore[arg-type]
 
     def encode(self, reference: ImageReference) -> bytes:
-        codec = codec_for(ImageReference.SCHEMA, topic=self.settings.kafka.topic(SUBMITTED))
+        codec = codec_for(
+            ImageReference.SCHEMA,
+            topic=self.settings.kafka.topic(SUBMITTED),
+            registry_url=self.settings.kafka.schema_registry_url,
+        )
         return codec.encode(reference.to_avro())
 
     def add_valid(self, index: int) -> None:

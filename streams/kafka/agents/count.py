@@ -10,9 +10,9 @@ import faust
 from faust.types import TopicT
 
 from streams.core.codecs.records import ProofCreated
-from streams.core.errors import DecodeFailed
+from streams.core.errors import DecodeFailed, TransientError
 from streams.core.observing import PipelineObserver
-from streams.core.retry import RetryPolicy
+from streams.core.retry import RetryPolicy, retry_async
 from streams.core.tally import ProofTally
 from streams.kafka.agents.codecs import Codecs
 from streams.kafka.confirmed_table import ConfirmedTable
@@ -62,7 +62,7 @@ class CountAgent:
         async for event in grouped.events():
             self.observer.consumed()
             try:
-                proof = self._proof_of(event.value)
+                proof = await self._proof_of(event.value)
                 if proof is not None:
                     self.tally.record(proof, shard=event.message.partition)
                     # The event is acknowledged when the next one is taken: not before its
@@ -71,14 +71,22 @@ class CountAgent:
             finally:
                 self.observer.finished()
 
-    def _proof_of(self, value: bytes) -> ProofCreated | None:
-        try:
+    async def _proof_of(self, value: bytes) -> ProofCreated | None:
+        """The proof event in `value`, waiting out a schema registry its decoding needs but
+        cannot reach (re-keying would otherwise drop the record, counting crash the agent)."""
+
+        async def decode() -> ProofCreated:
             return ProofCreated.from_avro(self.codecs.proofs.decode(value))
+
+        try:
+            return await retry_async(
+                decode, self.retry, retry_on=TransientError, on_retry=self.observer.retrying
+            )
         except DecodeFailed as error:
             # Not written by this pipeline; counting it is impossible, stopping would be worse.
             log.error("skipping a record on %s that is not a proof event: %s", self.proofs, error)
             return None
 
-    def _tenant_of(self, value: bytes) -> bytes:
-        proof = self._proof_of(value)
+    async def _tenant_of(self, value: bytes) -> bytes:
+        proof = await self._proof_of(value)
         return proof.tenant.encode("utf-8") if proof is not None else b""

@@ -1,4 +1,4 @@
-"""Faults on the real stack: killed workers, a restarted broker, an S3 outage.
+"""Faults on the real stack: killed workers, a restarted broker, an S3 and a schema registry outage.
 
 Each scenario proves a set of events, injects its fault mid-stream and checks that every event
 still ends as a proof (none lost, none dead-lettered) and that the tables count each proof
@@ -9,8 +9,9 @@ pytest's base temporary directory.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -18,7 +19,7 @@ from connectors.output_topics import read_proofs
 from streams.devtools.devstack.kafka import LocalKafka
 from streams.devtools.devstack.stack import LocalStack
 from streams.devtools.devstack.worker import WorkerProcess
-from streams.kafka.topics import SUBMITTED
+from streams.kafka.topics import PROOFS_CREATED, SUBMITTED
 from streams.settings import Settings
 from tests.support.faults import (
     FaultRun,
@@ -29,6 +30,7 @@ from tests.support.faults import (
 )
 from tests.support.kafka_io import produce
 from tests.support.pipeline_scenarios import Scenario, metric_samples, new_scenario
+from tests.support.schema_registry_stand_in import SchemaRegistryStandIn, serving_schema_registry
 from tests.support.stacks import free_port
 from tests.support.tcp_proxy import TcpProxy
 
@@ -36,7 +38,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300
 
 EVENTS = 120
 PROVED_BEFORE_FAULT = 25
-S3_OUTAGE_SECONDS = 30.0
+OUTAGE_SECONDS = 30.0
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -200,40 +204,72 @@ def test_workers_recover_from_a_broker_restart_without_help(
     _assert_recovered(run, worker)
 
 
+def _outage_scenario(
+    local_stack: LocalStack, tmp_path: Path, **overrides: Mapping[str, object]
+) -> Scenario:
+    """Events for a worker that retries a transient failure at least every 5 s and measures its
+    lag every second, with `overrides` (pointing it at an endpoint's proxy)."""
+    return _valid_events(
+        new_scenario(
+            local_stack,
+            tmp_path,
+            worker={"transient_retry_max_seconds": 5.0},
+            monitoring={"lag_interval_seconds": 1.0},
+            **overrides,
+        )
+    )
+
+
+def _retries(settings: Settings) -> float:
+    return sum(value for _, value in metric_samples(settings, "credlink_retries_total"))
+
+
+def _through_outage(
+    name: str,
+    scenario: Scenario,
+    worker: WorkerProcess,
+    proxy: TcpProxy,
+    while_down: Callable[[float], T],
+) -> tuple[FaultRun, float, T]:
+    """Start `worker`, prove some of `scenario`'s events, then cut `proxy` off for
+    `OUTAGE_SECONDS`, calling `while_down` with the `time.monotonic()` the outage ends at; return
+    the run measured as `name`, the retries the worker counted and what `while_down` returned."""
+    settings = scenario.settings
+    worker.start()
+    try:
+        _publish_and_wait_until_some_are_proved(scenario)
+        down_at = time.time()
+        with proxy.outage():
+            outage_ends = time.monotonic() + OUTAGE_SECONDS
+            seen = while_down(outage_ends)
+            time.sleep(max(0.0, outage_ends - time.monotonic()))
+        back_at = time.time()
+        run = measure_run(name, settings, scenario.valid_ids, (down_at, back_at))
+        return run, _retries(settings), seen
+    finally:
+        worker.stop()
+
+
 def test_an_s3_outage_delays_events_without_dead_lettering_them(
     local_stack: LocalStack, tmp_path: Path, fault_figures: list[FaultRun]
 ) -> None:
     proxy = TcpProxy(local_stack.s3.port)
     try:
         # Images come from the bucket too: the outage hits fetching and the proof store alike.
-        scenario = _valid_events(
-            new_scenario(
-                local_stack,
-                tmp_path,
-                s3={"endpoint_url": proxy.url},
-                worker={"transient_retry_max_seconds": 5.0},
-                monitoring={"lag_interval_seconds": 1.0},
-            ),
-        )
+        scenario = _outage_scenario(local_stack, tmp_path, s3={"endpoint_url": proxy.url})
         settings = scenario.settings
         worker = WorkerProcess(settings, tmp_path)
-        worker.start()
-        try:
-            _publish_and_wait_until_some_are_proved(scenario)
+
+        def sample_backlog(outage_ends: float) -> list[float]:
             backlog: list[float] = []
-            down_at = time.time()
-            with proxy.outage():
-                outage_ends = time.monotonic() + S3_OUTAGE_SECONDS
-                while time.monotonic() < outage_ends:
-                    backlog.append(_backlog(settings))
-                    time.sleep(1)
-            back_at = time.time()
-            run = measure_run(
-                "S3 endpoint down 30 s", settings, scenario.valid_ids, (down_at, back_at)
-            )
-            retries = sum(value for _, value in metric_samples(settings, "credlink_retries_total"))
-        finally:
-            worker.stop()
+            while time.monotonic() < outage_ends:
+                backlog.append(_backlog(settings))
+                time.sleep(1)
+            return backlog
+
+        run, retries, backlog = _through_outage(
+            "S3 endpoint down 30 s", scenario, worker, proxy, sample_backlog
+        )
     finally:
         proxy.close()
     fault_figures.append(run)
@@ -241,3 +277,53 @@ def test_an_s3_outage_delays_events_without_dead_lettering_them(
     assert backlog[-1] > 0, "the lag metric showed no backlog at the end of the outage"
     assert retries > 0, "no transient failure was retried"
     _assert_recovered(run, worker)
+
+
+@pytest.fixture
+def schema_registry() -> Iterator[SchemaRegistryStandIn]:
+    """A schema registry stand-in on loopback, stopped at the end of the test."""
+    with serving_schema_registry() as registry:
+        yield registry
+
+
+def test_a_schema_registry_outage_delays_events_without_dead_lettering_them(
+    local_stack: LocalStack,
+    tmp_path: Path,
+    fault_figures: list[FaultRun],
+    schema_registry: SchemaRegistryStandIn,
+) -> None:
+    """Every topic in the Confluent framing, through a registry behind a proxy; the worker is
+    restarted as the outage begins (a crash or a deployment while the registry is down).
+
+    A running worker needs the registry no more once it has used each schema: the serializer
+    and the client keep the ids they registered and the schemas they fetched. A fresh worker
+    holds none, so the outage is a real one for the pipeline: it cannot decode an image
+    reference (`GET /schemas/ids/{id}` for the writer schema) nor count the proofs its
+    predecessor published (the same lookup) until the registry answers again, and then it
+    registers the proof schema to publish.
+    """
+    proxy = TcpProxy(schema_registry.port)
+    try:
+        scenario = _outage_scenario(local_stack, tmp_path, kafka={"schema_registry_url": proxy.url})
+        settings = scenario.settings
+        worker = WorkerProcess(settings, tmp_path)
+
+        def restart(outage_ends: float) -> bool:
+            worker.stop()
+            worker.start()
+            return time.monotonic() < outage_ends
+
+        run, retries, restarted_in_outage = _through_outage(
+            "schema registry down 30 s, worker restarted", scenario, worker, proxy, restart
+        )
+    finally:
+        proxy.close()
+    fault_figures.append(run)
+
+    assert restarted_in_outage, "the worker was ready again only after the outage"
+    assert retries > 0, "the restarted worker retried nothing"
+    _assert_recovered(run, worker)
+    framed = {settings.kafka.topic(SUBMITTED), settings.kafka.topic(PROOFS_CREATED)}
+    assert {f"{topic}-value" for topic in framed} <= schema_registry.subjects(), (
+        "the events did not travel in the registry's framing"
+    )

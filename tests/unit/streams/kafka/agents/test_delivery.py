@@ -8,9 +8,9 @@ import asyncio
 from aiokafka.errors import KafkaTimeoutError
 
 from streams.core.errors import TransientError
-from streams.core.observing import PipelineObserver
 from streams.core.retry import RetryPolicy
 from streams.kafka.agents.delivery import deliver
+from tests.support.agent_fakes import Retries
 
 NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0)
 
@@ -33,14 +33,6 @@ class Topic:
         else:
             sent.set_result(None)
         return sent
-
-
-class Retries(PipelineObserver):
-    def __init__(self) -> None:
-        self.attempts: list[int] = []
-
-    def retrying(self, error: BaseException, attempt: int, delay: float) -> None:
-        self.attempts.append(attempt)
 
 
 def test_an_unconfirmed_publication_is_sent_again_until_the_broker_confirms_it() -> None:
