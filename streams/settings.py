@@ -519,6 +519,36 @@ class VerifySettings(BaseModel):
         validation_alias="CREDLINK_VERIFY_CONCURRENCY",
         description="Images the verify service hashes and looks up at once.",
     )
+    max_in_flight: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        validation_alias="CREDLINK_VERIFY_MAX_IN_FLIGHT",
+        description="Requests the verify service works on at once, each holding its upload "
+        "until its verification ends; one more is answered 503 with `Retry-After` before its "
+        "body is read. Unset = twice `CREDLINK_VERIFY_CONCURRENCY`, so the next uploads arrive "
+        "while the threads hash.",
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        validation_alias="CREDLINK_VERIFY_HEADER_TIMEOUT_SECONDS",
+        description="Seconds a client of the verify service has to send a request's headers, "
+        "from its connection or its previous answer; then the connection is closed (an idle "
+        "kept-alive connection too).",
+    )
+    body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        validation_alias="CREDLINK_VERIFY_BODY_TIMEOUT_SECONDS",
+        description="Seconds a client of the verify service has to send a request's body once "
+        "admitted; then it is answered 408 and gives its place up.",
+    )
+
+    @property
+    def admitted_requests(self) -> int:
+        """Requests the verify service works on at once (`max_in_flight`, or its default)."""
+        return self.max_in_flight if self.max_in_flight is not None else 2 * self.concurrency
 
 
 class DevSettings(BaseModel):

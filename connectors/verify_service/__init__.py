@@ -1,7 +1,8 @@
 """The verify service: images verified over HTTP against the proof index, per tenant.
 
-`api_keys` holds the tenant-scoped API keys, `app` the aiohttp routes (described by
-`openapi.json`), `server` builds and runs the service, and `cli` is `credlink serve-verify`.
+`api_keys` holds the tenant-scoped API keys, `admission` bounds the requests at work at once,
+`app` the aiohttp routes (described by `openapi.json`), `server` builds and runs the service,
+and `cli` is `credlink serve-verify`.
 """
 
 from __future__ import annotations

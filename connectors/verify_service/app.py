@@ -1,6 +1,7 @@
 """The verify service's HTTP API on aiohttp: routes (the verify API and the C2PA Soft Binding
-Resolution API of the manifest repository), API-key authentication, tenant scope and JSON
-errors. `openapi.json` next to this module describes it and is served as it is."""
+Resolution API of the manifest repository), API-key authentication, tenant scope, admission
+control, body deadlines and JSON errors. `openapi.json` next to this module describes it and is
+served as it is."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from aiohttp import BodyPartReader, MultipartReader, web
 
 from connectors.proof_index.manifests import ManifestRepository
 from connectors.proof_index.store import ProofIndex
+from connectors.verify_service.admission import Admission, Busy
 from connectors.verify_service.api_keys import ApiKeys
 from connectors.verify_service.soft_binding import (
     MAX_RESULTS,
@@ -41,7 +43,15 @@ from streams.core.proof_signature import verify_signed_proof
 from streams.core.signing import KeySet
 from streams.core.stores.base import ProofNotFound
 
-__all__ = ["OPENAPI_PATH", "SERVICE", "ApiError", "VerifyService", "create_app", "manifest_path"]
+__all__ = [
+    "OPENAPI_PATH",
+    "RETRY_AFTER_SECONDS",
+    "SERVICE",
+    "ApiError",
+    "VerifyService",
+    "create_app",
+    "manifest_path",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +62,8 @@ JWK_SET = "application/jwk-set+json"
 MAX_QUERY_BYTES = 16 * 1024
 # The media types `/v1/matches/byContent` takes: the raw bytes of an image.
 _CONTENT_TYPES = ("image/", "application/octet-stream")
+# A place frees up when a verification ends: well within a second for all but the largest images.
+RETRY_AFTER_SECONDS = 1
 
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -60,7 +72,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @dataclass(frozen=True)
 class VerifyService:
     """What the handlers use: the verifier, the index, proofs and manifests behind it, the key
-    set, the API keys, and the threads that run the blocking work (hashing, database, store)."""
+    set, the API keys, the threads that run the blocking work (hashing, database, store), and
+    the limits on requests: their size, how many are at work at once (which also bounds the
+    jobs queued for the threads), and how long a client may take to send a body."""
 
     verifier: Verifier
     index: ProofIndex
@@ -70,6 +84,8 @@ class VerifyService:
     api_keys: ApiKeys
     executor: Executor
     max_request_bytes: int
+    admission: Admission
+    body_timeout_seconds: float
 
     async def run(self, function: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, function)
@@ -103,13 +119,13 @@ def create_app(service: VerifyService) -> web.Application:
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/openapi.json", openapi_document)
     app.router.add_get("/v1/keys", _keys)
-    app.router.add_post("/v1/verify", _verify)
-    app.router.add_get("/v1/proofs/{proof_id}", _proof)
+    app.router.add_post("/v1/verify", _admitted(_verify))
+    app.router.add_get("/v1/proofs/{proof_id}", _admitted(_proof))
     app.router.add_get("/v1/services/supportedAlgorithms", _supported_algorithms)
-    app.router.add_get("/v1/matches/byBinding", _matches_by_binding)
-    app.router.add_post("/v1/matches/byBinding", _matches_by_large_binding)
-    app.router.add_post("/v1/matches/byContent", _matches_by_content)
-    app.router.add_get("/v1/manifests/{manifestId}", _manifest)
+    app.router.add_get("/v1/matches/byBinding", _admitted(_matches_by_binding))
+    app.router.add_post("/v1/matches/byBinding", _admitted(_matches_by_large_binding))
+    app.router.add_post("/v1/matches/byContent", _admitted(_matches_by_content))
+    app.router.add_get("/v1/manifests/{manifestId}", _admitted(_manifest))
     return app
 
 
@@ -195,7 +211,7 @@ async def _matches_by_large_binding(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     tenant = _tenant(request)
     limit = max_results(request.query.get("maxResults"))
-    body = await request.read()  # bounded by the application's client_max_size
+    body = await _received(request, request.read())  # bounded by the client_max_size
     if len(body) > MAX_QUERY_BYTES:
         raise ApiError(413, "too_large", _too_large(MAX_QUERY_BYTES))
     try:
@@ -283,6 +299,17 @@ def _by_content(
     return found
 
 
+def _admitted(handler: Handler) -> Handler:
+    """`handler`, run while it holds one of the service's places: a request that finds none
+    free is answered 503 at once, before any of its body is read."""
+
+    async def admitted(request: web.Request) -> web.StreamResponse:
+        with request.app[SERVICE].admission.admitted():
+            return await handler(request)
+
+    return admitted
+
+
 def _tenant(request: web.Request) -> str:
     tenant = request.app[SERVICE].api_keys.tenant_of(request.headers.get("Authorization"))
     if tenant is None:
@@ -299,9 +326,9 @@ async def _image(request: web.Request) -> bytes:
     """The uploaded image: the `image` part of a multipart form, or else the whole body."""
     limit = request.app[SERVICE].max_request_bytes
     if request.content_type == "multipart/form-data":
-        image = await _form_image(await request.multipart(), limit)
+        image = await _received(request, _form_image(await request.multipart(), limit))
     else:
-        image = await request.read()  # bounded by the application's client_max_size
+        image = await _received(request, request.read())  # bounded by the client_max_size
     if not image:
         raise ApiError(400, "no_image", "the request carries no image")
     return bytes(image)
@@ -321,6 +348,19 @@ async def _form_image(reader: MultipartReader, limit: int) -> bytes:
     raise ApiError(400, "no_image", f"no form field {IMAGE_FIELD!r}")
 
 
+async def _received(request: web.Request, read: Awaitable[T]) -> T:
+    """What `read` reads of the body, or a 408 once the client has taken the body timeout to
+    send it: a client dripping its upload holds its place no longer."""
+    timeout = request.app[SERVICE].body_timeout_seconds
+    try:
+        async with asyncio.timeout(timeout):
+            return await read
+    except TimeoutError:
+        raise ApiError(
+            408, "request_timeout", f"the body did not arrive within {timeout:g} s"
+        ) from None
+
+
 @web.middleware
 async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every error as a JSON object `{"error": code, "message": ...}`."""
@@ -330,6 +370,13 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return _json(error.status, error.code, error.message, error.headers)
     except InvalidQuery as error:
         return _json(400, error.code, str(error))
+    except Busy:
+        return _json(
+            503,
+            "busy",
+            f"the service is at its limit of requests at once; retry in {RETRY_AFTER_SECONDS} s",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     except web.HTTPException as error:
         if error.status < 400:
             raise

@@ -10,6 +10,7 @@ from aiohttp import web
 from connectors.proof_index.manifests import ManifestRepository
 from connectors.proof_index.store import ProofIndex
 from connectors.proof_index.verifying import build_verifier, stored_proofs
+from connectors.verify_service.admission import Admission
 from connectors.verify_service.api_keys import ApiKeys
 from connectors.verify_service.app import VerifyService, create_app, manifest_path
 from streams.core.signing import load_key_set
@@ -43,12 +44,24 @@ def serve(settings: Settings, conninfo: str, *, host: str, port: int) -> None:
             api_keys=api_keys,
             executor=executor,
             max_request_bytes=settings.verify.max_request_bytes,
+            admission=Admission(settings.verify.admitted_requests),
+            body_timeout_seconds=settings.verify.body_timeout_seconds,
         )
         log.info(
-            "verify service: %d API keys, %d public keys, on http://%s:%d",
+            "verify service: %d API keys, %d public keys, %d requests at once, on http://%s:%d",
             len(api_keys),
             len(keyset),
+            service.admission.limit,
             host,
             port,
         )
-        web.run_app(create_app(service), host=host, port=port, print=None, access_log=log)
+        # aiohttp's keep-alive timer runs from the connection's start and from each answer
+        # until the next request's headers are in: it is the header timeout too.
+        web.run_app(
+            create_app(service),
+            host=host,
+            port=port,
+            print=None,
+            access_log=log,
+            keepalive_timeout=settings.verify.header_timeout_seconds,
+        )

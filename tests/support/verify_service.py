@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -15,13 +16,29 @@ import httpx
 from streams.devtools.devstack.worker import CREDLINK
 from tests.support.stacks import free_port
 
-__all__ = ["serving_verify"]
+__all__ = ["VerifyProcess", "serving_verify", "verify_process"]
+
+
+@dataclass(frozen=True)
+class VerifyProcess:
+    """A running `credlink serve-verify`: a client of it, its PID and its port."""
+
+    client: httpx.Client
+    pid: int
+    port: int
 
 
 @contextmanager
 def serving_verify(env: dict[str, str], log_path: Path) -> Iterator[httpx.Client]:
-    """`credlink serve-verify` with environment `env`, logging to `log_path`, and a client of
-    it once it is healthy; stopped with SIGTERM by PID at the end, which it must exit 0 on."""
+    """The client of a `verify_process`."""
+    with verify_process(env, log_path) as process:
+        yield process.client
+
+
+@contextmanager
+def verify_process(env: dict[str, str], log_path: Path) -> Iterator[VerifyProcess]:
+    """`credlink serve-verify` with environment `env`, logging to `log_path`, once it is
+    healthy; stopped with SIGTERM by PID at the end, which it must exit 0 on."""
     port = free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -35,7 +52,7 @@ def serving_verify(env: dict[str, str], log_path: Path) -> Iterator[httpx.Client
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             _wait_until_healthy(client, process, log_path)
-            yield client
+            yield VerifyProcess(client, process.pid, port)
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -104,6 +104,18 @@ def test_content_credentials_are_off_until_enabled(monkeypatch: pytest.MonkeyPat
     assert c2pa.trust_anchors_file == Path("/etc/credlink/anchors.pem")
 
 
+def test_the_verify_service_admits_twice_its_threads_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CREDLINK_VERIFY_CONCURRENCY", "3")
+    assert Settings(_env_file=None).verify.admitted_requests == 6
+    monkeypatch.setenv("CREDLINK_VERIFY_MAX_IN_FLIGHT", "20")
+    assert Settings(_env_file=None).verify.admitted_requests == 20
+    monkeypatch.setenv("CREDLINK_VERIFY_MAX_IN_FLIGHT", "0")
+    with pytest.raises(ValidationError, match="max_in_flight"):
+        Settings(_env_file=None)
+
+
 def test_an_updated_copy_changes_only_the_named_fields() -> None:
     settings = Settings(_env_file=None)
     updated = settings.updated(kafka={"topic_prefix": "test.", "topic_partitions": 3})

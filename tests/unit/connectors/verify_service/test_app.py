@@ -7,20 +7,28 @@ import asyncio
 import base64
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
-from multidict import CIMultiDictProxy
+from aiohttp.test_utils import BaseTestServer, TestClient, TestServer
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from connectors.proof_index import IndexedCredential, ManifestRepository, ProofIndex
+from connectors.verify_service.admission import Admission
 from connectors.verify_service.api_keys import ApiKeys, issue_api_key
-from connectors.verify_service.app import OPENAPI_PATH, VerifyService, create_app, manifest_path
+from connectors.verify_service.app import (
+    OPENAPI_PATH,
+    RETRY_AFTER_SECONDS,
+    VerifyService,
+    create_app,
+    manifest_path,
+)
 from streams.core.content_credentials import manifest_id_for
 from streams.core.image_fingerprint import ISCC_ALGORITHM
 from streams.core.image_verifier import Verifier
@@ -31,6 +39,7 @@ from streams.core.stores.filesystem import FilesystemProofStore
 from streams.devtools.samples import camera_jpeg, cdn_copy
 
 OPENAPI = json.loads(OPENAPI_PATH.read_text())
+Client = TestClient[web.Request, web.Application]
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 MAX_PIXELS = 4_000_000
 
@@ -135,6 +144,8 @@ def service(
             api_keys=ApiKeys(tmp_path / "api-keys.json"),
             executor=executor,
             max_request_bytes=MAX_REQUEST_BYTES,
+            admission=Admission(4),
+            body_timeout_seconds=30,
         )
 
 
@@ -529,3 +540,172 @@ class TestManifests:
         manifest_id = credentialed(repository)
 
         assert call(service, "GET", manifest_path(manifest_id)).status == 401
+
+
+@asynccontextmanager
+async def uploading(
+    server: BaseTestServer, token: str, declared: int, sent: bytes = b""
+) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A `POST /v1/verify` on a connection of its own whose headers announce `declared` bytes of
+    body, of which only `sent` are sent; the connection is closed at the end."""
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        head = (
+            "POST /v1/verify HTTP/1.1\r\n"
+            f"Host: {server.host}\r\n"
+            f"Authorization: Bearer {token}\r\n"
+            "Content-Type: image/jpeg\r\n"
+            f"Content-Length: {declared}\r\n\r\n"
+        )
+        writer.write(head.encode() + sent)
+        await writer.drain()
+        yield reader, writer
+    finally:
+        writer.close()
+
+
+async def answer_to(reader: asyncio.StreamReader) -> Answer:
+    """The answer on a connection of `uploading`, waited for at most 5 s."""
+    async with asyncio.timeout(5):
+        head = await reader.readuntil(b"\r\n\r\n")
+        status_line, *lines = head.decode().split("\r\n")
+        headers = CIMultiDict[str]()
+        for line in filter(None, lines):
+            name, value = line.split(": ", 1)
+            headers.add(name, value)
+        body = await reader.readexactly(int(headers["Content-Length"]))
+    return Answer(int(status_line.split()[1]), body, CIMultiDictProxy(headers))
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(5):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+def served(service: VerifyService, scenario: Callable[[Client], Awaitable[None]]) -> None:
+    """`scenario` run against the application of `service`, served on loopback."""
+
+    async def run() -> None:
+        async with TestClient(TestServer(create_app(service))) as client:
+            await scenario(client)
+
+    asyncio.run(run())
+
+
+class TestAdmission:
+    PICTURE = camera_jpeg(480, 360, 3)
+
+    @pytest.fixture
+    def limited(self, service: VerifyService) -> VerifyService:
+        """The service with one place."""
+        return replace(service, admission=Admission(1))
+
+    @asynccontextmanager
+    async def holding_the_place(
+        self, client: Client, service: VerifyService, token: str
+    ) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+        """An upload of `PICTURE` admitted to the one place of `service`, its first half sent."""
+        half = len(self.PICTURE) // 2
+        async with uploading(client.server, token, len(self.PICTURE), self.PICTURE[:half]) as (
+            reader,
+            writer,
+        ):
+            await until(lambda: service.admission.in_flight == 1)
+            yield reader, writer
+
+    async def verify(self, client: Client, token: str) -> Answer:
+        response = await client.post(
+            "/v1/verify",
+            data=self.PICTURE,
+            headers={**bearer(token), "Content-Type": "image/jpeg"},
+        )
+        return Answer(response.status, await response.read(), response.headers)
+
+    def test_a_request_beyond_the_limit_is_answered_503_before_its_body_is_read(
+        self, limited: VerifyService, tokens: dict[str, str]
+    ) -> None:
+        async def scenario(client: Client) -> None:
+            async with self.holding_the_place(client, limited, tokens["acme"]):
+                async with uploading(client.server, tokens["acme"], MAX_REQUEST_BYTES) as (
+                    reader,
+                    _,
+                ):
+                    answer = await answer_to(reader)
+
+                assert answer.status == 503
+                assert answer.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+                assert answer.json()["error"] == "busy"
+                assert limited.admission.in_flight == 1
+
+        served(limited, scenario)
+
+    def test_health_and_keys_answer_while_every_place_is_taken(
+        self, limited: VerifyService, tokens: dict[str, str]
+    ) -> None:
+        async def scenario(client: Client) -> None:
+            async with self.holding_the_place(client, limited, tokens["acme"]):
+                health = await client.get("/healthz")
+                keys = await client.get("/v1/keys")
+
+                assert (health.status, keys.status) == (200, 200)
+
+        served(limited, scenario)
+
+    def test_a_place_is_given_back_once_its_request_is_answered(
+        self, limited: VerifyService, tokens: dict[str, str]
+    ) -> None:
+        async def scenario(client: Client) -> None:
+            async with self.holding_the_place(client, limited, tokens["acme"]) as (
+                reader,
+                writer,
+            ):
+                writer.write(self.PICTURE[len(self.PICTURE) // 2 :])
+                first = await answer_to(reader)
+
+            second = await self.verify(client, tokens["acme"])
+
+            assert first.status == 200, first.body
+            assert second.status == 200, second.body
+            assert limited.admission.in_flight == 0
+
+        served(limited, scenario)
+
+    def test_a_client_that_goes_away_mid_upload_gives_its_place_back(
+        self, limited: VerifyService, tokens: dict[str, str]
+    ) -> None:
+        async def scenario(client: Client) -> None:
+            async with self.holding_the_place(client, limited, tokens["acme"]):
+                pass
+
+            await until(lambda: limited.admission.in_flight == 0)
+            answer = await self.verify(client, tokens["acme"])
+
+            assert answer.status == 200, answer.body
+
+        served(limited, scenario)
+
+    def test_a_body_not_sent_within_the_body_timeout_is_a_408_that_gives_the_place_back(
+        self, limited: VerifyService, tokens: dict[str, str]
+    ) -> None:
+        impatient = replace(limited, body_timeout_seconds=0.5)
+
+        async def scenario(client: Client) -> None:
+            async with self.holding_the_place(client, impatient, tokens["acme"]) as (reader, _):
+                answer = await answer_to(reader)
+
+                assert (answer.status, answer.json()["error"]) == (408, "request_timeout")
+                assert impatient.admission.in_flight == 0
+
+        served(impatient, scenario)
+
+
+def test_every_route_that_takes_a_place_describes_its_503_and_retry_after() -> None:
+    for path, item in OPENAPI["paths"].items():
+        for method, operation in item.items():
+            if operation.get("security") == []:
+                continue
+            busy = operation["responses"]["503"]
+            assert "Retry-After" in busy["headers"], (method, path)
+            if "requestBody" in operation:
+                assert "408" in operation["responses"], (method, path)
