@@ -40,6 +40,7 @@ __all__ = [
     "hamming_distance",
     "hashing_luma",
     "inspect_image",
+    "inspect_image_luma",
 ]
 
 # Formats whose decoders are worth exposing to untrusted input. Everything else Pillow can read
@@ -150,6 +151,28 @@ def inspect_image(
     measurement, the defaults are the policy. With `reserve`, the decode runs inside
     `reserve(decode_cost(...))`, for example `MemoryBudget.reserve`.
     """
+    facts, _ = inspect_image_luma(
+        data,
+        max_bytes=max_bytes,
+        max_pixels=max_pixels,
+        jpeg_draft_min_side=jpeg_draft_min_side,
+        hash_min_side=hash_min_side,
+        reserve=reserve,
+    )
+    return facts
+
+
+def inspect_image_luma(
+    data: bytes,
+    *,
+    max_bytes: int,
+    max_pixels: int,
+    jpeg_draft_min_side: int | None = JPEG_DRAFT_MIN_SIDE,
+    hash_min_side: int | None = HASH_MIN_SIDE,
+    reserve: Callable[[int], AbstractContextManager[object]] | None = None,
+) -> tuple[ImageFacts, Image.Image]:
+    """`inspect_image`'s facts, and the 8-bit luminance it hashed (decoded within the bounds,
+    oriented, reduced): what window hashes and local features are taken of."""
     image, jpeg = _bounded_header(data, max_bytes, max_pixels)
     try:
         width, height = image.size
@@ -168,7 +191,7 @@ def inspect_image(
             luma = _reduced(luma, hash_min_side)
     phash, dhash = str(perceptual_hash.phash(luma)), str(imagehash.dhash(luma))
 
-    return ImageFacts(
+    facts = ImageFacts(
         sha256=hashlib.sha256(data).hexdigest(),
         phash=phash,
         dhash=dhash,
@@ -177,6 +200,7 @@ def inspect_image(
         format=image_format,
         byte_size=len(data),
     )
+    return facts, luma
 
 
 @contextmanager

@@ -10,28 +10,46 @@ from __future__ import annotations
 import contextlib
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from streams.core.clock import from_epoch_millis, iso_utc
-from streams.core.codecs.records import ImageReference, ProofCreated, ProofLocation
+from streams.core.codecs.records import ImageReference, ProofCreated, ProofLocation, ProofWindow
 from streams.core.errors import InputRejected, InvalidEvent, TransientError, UnexpectedFailure
 from streams.core.fetching import ImageFetcher
-from streams.core.imaging import inspect_image
+from streams.core.imaging import ImageFacts, inspect_image_luma
+from streams.core.local_features import local_features
 from streams.core.memory_budget import MemoryBudget
 from streams.core.observing import PipelineObserver, Stage
-from streams.core.proof_document import ProofDocument, SignedProof, sign_proof, storage_key
+from streams.core.proof_document import (
+    FeatureDigest,
+    ProofDocument,
+    SignedProof,
+    sign_proof,
+    storage_key,
+)
 from streams.core.signing import Signer
-from streams.core.stores.base import ProofStore, StoredProof, StoreMisconfigured
+from streams.core.stores.base import (
+    FEATURES_CONTENT_TYPE,
+    ProofStore,
+    StoredProof,
+    StoreMisconfigured,
+    features_key,
+)
+from streams.core.window_hashes import WindowHash, proof_windows
 
 __all__ = [
     "MAX_ID_CHARS",
     "MAX_SUBMITTED_AT_MS",
     "ImageLimits",
     "ProofPipeline",
+    "SurveyedImage",
     "proof_event",
+    "store_proof",
+    "survey_image",
     "timed_stage",
 ]
 
@@ -44,6 +62,28 @@ MAX_SUBMITTED_AT_MS = 221_845_392_000_000
 class ImageLimits:
     max_bytes: int
     max_pixels: int
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyedImage:
+    """What proving an image hashes: its facts, its window hashes and its feature blob."""
+
+    facts: ImageFacts
+    windows: tuple[WindowHash, ...]
+    features: bytes
+
+
+def survey_image(
+    data: bytes,
+    limits: ImageLimits,
+    reserve: Callable[[int], AbstractContextManager[object]] | None,
+) -> SurveyedImage:
+    """Hash `data` within `limits` (and `reserve`'s budget): facts, windows and features all
+    taken of the one luminance decoded, so the picture is decoded once."""
+    facts, luma = inspect_image_luma(
+        data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels, reserve=reserve
+    )
+    return SurveyedImage(facts, proof_windows(luma), local_features(luma).to_bytes())
 
 
 def _check_identifier(field: str, value: str) -> None:
@@ -72,9 +112,45 @@ def timed_stage(observer: PipelineObserver, name: Stage) -> Iterator[None]:
         observer.stage_finished(name, time.perf_counter() - started, failure)
 
 
+def store_proof(
+    store: ProofStore,
+    *,
+    key_prefix: str,
+    document: ProofDocument,
+    signed: SignedProof,
+    features: bytes,
+    retention: timedelta,
+) -> StoredProof:
+    """Store a signed proof and the feature blob its document digests; where the proof is."""
+    issued = from_epoch_millis(document.issued_at)
+    metadata = {
+        "proof-id": document.proof_id,
+        "image-sha256": document.image.sha256,
+        "phash": document.image.phash,
+        "created-at": iso_utc(issued, precision="milliseconds"),
+        "expires-at": iso_utc(issued + retention, precision="milliseconds"),
+    }
+    # The features first: a stored proof can always reach the blob its digest signs.
+    store.put(
+        features_key(document.proof_id, document.issued_at),
+        features,
+        metadata,
+        content_type=FEATURES_CONTENT_TYPE,
+    )
+    return store.put(
+        storage_key(key_prefix, document.proof_id, document.issued_at), signed.body, metadata
+    )
+
+
 def proof_event(document: ProofDocument, signed: SignedProof, stored: StoredProof) -> ProofCreated:
     """The `ProofCreated` event announcing `document`, signed as `signed`, stored at `stored`."""
     image = document.image
+    windows = None
+    if document.windows is not None:
+        windows = tuple(
+            ProofWindow(window=str(w.window), phash=f"{w.phash:016x}", dhash=f"{w.dhash:016x}")
+            for w in document.windows
+        )
     return ProofCreated(
         proof_id=document.proof_id,
         event_id=document.event_id,
@@ -91,6 +167,8 @@ def proof_event(document: ProofDocument, signed: SignedProof, stored: StoredProo
         signature=signed.signature,
         location=ProofLocation(bucket=stored.store, key=stored.key, version_id=stored.version_id),
         issued_at=document.issued_at,
+        schema_version=document.version,
+        windows=windows,
     )
 
 
@@ -135,12 +213,11 @@ class ProofPipeline:
         with self._stage(Stage.FETCH):
             data = self._image_bytes(event)
         with self._stage(Stage.HASH):
-            facts = self._hashing.submit(
-                inspect_image,
+            surveyed = self._hashing.submit(
+                survey_image,
                 data,
-                max_bytes=self._limits.max_bytes,
-                max_pixels=self._limits.max_pixels,
-                reserve=self._decode_budget.reserve if self._decode_budget else None,
+                self._limits,
+                self._decode_budget.reserve if self._decode_budget else None,
             ).result()
         with self._stage(Stage.SIGN):
             document = ProofDocument.for_event(
@@ -148,23 +225,19 @@ class ProofPipeline:
                 tenant=event.tenant,
                 submitted_at_ms=event.submitted_at,
                 source_uri=event.uri,
-                image=facts,
+                image=surveyed.facts,
+                windows=surveyed.windows,
+                features=FeatureDigest.of(surveyed.features),
             )
             signed = sign_proof(document, self._signer)
         with self._stage(Stage.STORE):
-            key = storage_key(self._key_prefix, document.proof_id, document.issued_at)
-            issued = from_epoch_millis(document.issued_at)
-            expires = issued + self._retention
-            stored = self._store.put(
-                key,
-                signed.body,
-                {
-                    "proof-id": document.proof_id,
-                    "image-sha256": facts.sha256,
-                    "phash": facts.phash,
-                    "created-at": iso_utc(issued, precision="milliseconds"),
-                    "expires-at": iso_utc(expires, precision="milliseconds"),
-                },
+            stored = store_proof(
+                self._store,
+                key_prefix=self._key_prefix,
+                document=document,
+                signed=signed,
+                features=surveyed.features,
+                retention=self._retention,
             )
         return proof_event(document, signed, stored)
 

@@ -2,7 +2,8 @@
 to a fixed aspect ratio, pads it with bars, trims its edges or burns a logo into a corner.
 
 A proof hashes its picture whole and in the windows a CDN commonly cuts out of it (`Window`);
-a copy is hashed whole and in its central 90 % and 80 %. Both sides first trim uniform bars
+a copy is hashed whole, in its central 90 % and 80 % and in its four corner 80 % windows (one
+of which leaves out a logo burned into the opposite corner). Both sides first trim uniform bars
 (letterbox, pillarbox, padding), so a padded copy hashes like its picture. The windows and the
 acceptance rule were chosen by measurement on real photographs: docs/verification.md.
 """
@@ -31,6 +32,7 @@ __all__ = [
     "Window",
     "WindowComparison",
     "WindowHash",
+    "comparable_windows",
     "compare_windows",
     "geometric_candidates",
     "proof_windows",
@@ -103,17 +105,34 @@ class Window(enum.StrEnum):
     TOP_RIGHT_90 = "tr90"
     BOTTOM_LEFT_90 = "bl90"
     BOTTOM_RIGHT_90 = "br90"
+    TOP_LEFT_80 = "tl80"
+    TOP_RIGHT_80 = "tr80"
+    BOTTOM_LEFT_80 = "bl80"
+    BOTTOM_RIGHT_80 = "br80"
 
 
 _CENTRE_SHARES = {Window.CENTRE_90: 0.9, Window.CENTRE_80: 0.8}
-_CORNER_SHARE = 0.9
-# Where each corner window is anchored, as a fraction of the free space left and above it.
+# Each corner window: its share of the picture's sides, and where it is anchored, as a fraction
+# of the free space left of and above it.
 _CORNERS = {
-    Window.TOP_LEFT_90: (0.0, 0.0),
-    Window.TOP_RIGHT_90: (1.0, 0.0),
-    Window.BOTTOM_LEFT_90: (0.0, 1.0),
-    Window.BOTTOM_RIGHT_90: (1.0, 1.0),
+    Window.TOP_LEFT_90: (0.9, 0.0, 0.0),
+    Window.TOP_RIGHT_90: (0.9, 1.0, 0.0),
+    Window.BOTTOM_LEFT_90: (0.9, 0.0, 1.0),
+    Window.BOTTOM_RIGHT_90: (0.9, 1.0, 1.0),
+    Window.TOP_LEFT_80: (0.8, 0.0, 0.0),
+    Window.TOP_RIGHT_80: (0.8, 1.0, 0.0),
+    Window.BOTTOM_LEFT_80: (0.8, 0.0, 1.0),
+    Window.BOTTOM_RIGHT_80: (0.8, 1.0, 1.0),
 }
+# The windows a copy is hashed in besides its whole picture.
+_QUERY_WINDOWS = (
+    Window.CENTRE_90,
+    Window.CENTRE_80,
+    Window.TOP_LEFT_80,
+    Window.TOP_RIGHT_80,
+    Window.BOTTOM_LEFT_80,
+    Window.BOTTOM_RIGHT_80,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,17 +190,27 @@ def proof_windows(luma: Image.Image) -> tuple[WindowHash, ...]:
     for window, ratio in zip(_COVER_WINDOWS, ASPECT_RATIOS.values(), strict=True):
         if abs(math.log(width / height / ratio)) >= _SAME_ASPECT:
             hashes.append(_hash(trimmed.crop(_cover_box(width, height, ratio).as_tuple()), window))
-    hashes.extend(_centre_hashes(trimmed))
-    for window in _CORNERS:
-        hashes.append(_hash(trimmed.crop(_corner_box(width, height, window).as_tuple()), window))
+    for window in (*_CENTRE_SHARES, *_CORNERS):
+        hashes.append(_hash(trimmed.crop(_window_box(width, height, window).as_tuple()), window))
     return tuple(hashes)
 
 
 def query_windows(luma: Image.Image) -> tuple[WindowHash, ...]:
-    """The hashes of a copy being verified: its trimmed picture whole, its central 90 % and 80 %."""
+    """The hashes of a copy being verified: its trimmed picture whole, its central 90 % and
+    80 %, and its corner 80 % windows."""
     _require_luma(luma)
     trimmed = _reduced(luma.crop(trim_box(luma).as_tuple()))
-    return (_hash(trimmed, Window.GLOBAL), *_centre_hashes(trimmed))
+    width, height = trimmed.size
+    return (
+        _hash(trimmed, Window.GLOBAL),
+        *(_hash(trimmed.crop(_window_box(width, height, w).as_tuple()), w) for w in _QUERY_WINDOWS),
+    )
+
+
+def comparable_windows(copy: Window, proof: Window) -> bool:
+    """Whether a copy's window is compared with a proof's: the copy's global window with every
+    window, its central windows with the proof's window of the same name."""
+    return copy is Window.GLOBAL or copy is proof
 
 
 def compare_windows(
@@ -193,13 +222,13 @@ def compare_windows(
     with the proof's window of the same name: a copy whose corner is hidden by a logo still
     shows the centre of the proof's picture. None when no pair is comparable.
     """
-    by_window = {entry.window: entry for entry in query}
-    copy_global = by_window.get(Window.GLOBAL)
+    query = tuple(query)
     nearest: int | None = None
     matching: Window | None = None
     for window in proof:
-        pairs = [entry for entry in (copy_global, by_window.get(window.window)) if entry]
-        for entry in pairs:
+        for entry in query:
+            if not comparable_windows(entry.window, window.window):
+                continue
             phash = (entry.phash ^ window.phash).bit_count()
             dhash = (entry.dhash ^ window.dhash).bit_count()
             nearest = phash + dhash if nearest is None else min(nearest, phash + dhash)
@@ -266,20 +295,19 @@ def _cover_box(width: int, height: int, ratio: float) -> Box:
     return _centred(width, height, width=width, height=width / ratio)
 
 
-def _centre_box(width: int, height: int, window: Window) -> Box:
-    share = _CENTRE_SHARES[window]
-    return _centred(width, height, width=width * share, height=height * share)
-
-
-def _corner_box(width: int, height: int, window: Window) -> Box:
-    across, down = _CORNERS[window]
-    left = round(across * width * (1 - _CORNER_SHARE))
-    top = round(down * height * (1 - _CORNER_SHARE))
+def _window_box(width: int, height: int, window: Window) -> Box:
+    """Where a central or corner window lies in a `width` x `height` picture."""
+    if window in _CENTRE_SHARES:
+        share = _CENTRE_SHARES[window]
+        return _centred(width, height, width=width * share, height=height * share)
+    share, across, down = _CORNERS[window]
+    left = round(across * width * (1 - share))
+    top = round(down * height * (1 - share))
     return Box(
         left,
         top,
-        max(left + 1, round(left + width * _CORNER_SHARE)),
-        max(top + 1, round(top + height * _CORNER_SHARE)),
+        max(left + 1, round(left + width * share)),
+        max(top + 1, round(top + height * share)),
     )
 
 
@@ -293,14 +321,6 @@ def _centred(outer_width: int, outer_height: int, *, width: float, height: float
         max(left + 1, round((outer_width + width) / 2)),
         max(top + 1, round((outer_height + height) / 2)),
     )
-
-
-def _centre_hashes(trimmed: Image.Image) -> list[WindowHash]:
-    width, height = trimmed.size
-    return [
-        _hash(trimmed.crop(_centre_box(width, height, window).as_tuple()), window)
-        for window in _CENTRE_SHARES
-    ]
 
 
 def _reduced(picture: Image.Image) -> Image.Image:

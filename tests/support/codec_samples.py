@@ -15,6 +15,7 @@ from streams.core.codecs import (
     ProcessingFailed,
     ProofCreated,
     ProofLocation,
+    ProofWindow,
 )
 from streams.core.codecs.schemas import HISTORY_DIR, NamedSchema, default_schema_dir
 
@@ -80,6 +81,14 @@ CREDENTIAL_ISSUED = CredentialIssued(
 SAMPLES: list[Record] = [
     IMAGE_REFERENCE,
     PROOF_CREATED,
+    dataclasses.replace(
+        PROOF_CREATED,
+        schema_version=2,
+        windows=(
+            ProofWindow(window="global", phash="c3d4e5f6a7b8c9d0", dhash="0f0f0f0f33333333"),
+            ProofWindow(window="16:9", phash="c3d4e5f6a7b8c9d1", dhash="0f0f0f0f33333330"),
+        ),
+    ),
     PROCESSING_FAILED,
     CREDENTIAL_ISSUED,
     dataclasses.replace(CREDENTIAL_ISSUED, signed_image=None),

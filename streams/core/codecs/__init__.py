@@ -13,6 +13,7 @@ from streams.core.codecs.records import (
     ProcessingFailed,
     ProofCreated,
     ProofLocation,
+    ProofWindow,
 )
 from streams.core.codecs.schemas import NamedSchema, SchemaSet
 from streams.core.codecs.single_object import SingleObjectCodec
@@ -26,6 +27,7 @@ __all__ = [
     "ProcessingFailed",
     "ProofCreated",
     "ProofLocation",
+    "ProofWindow",
     "SchemaSet",
     "Serializer",
     "SingleObjectCodec",

@@ -19,6 +19,7 @@ __all__ = [
     "ProcessingFailed",
     "ProofCreated",
     "ProofLocation",
+    "ProofWindow",
     "epoch_millis",
 ]
 
@@ -105,21 +106,41 @@ class ProofCreated:
     location: ProofLocation
     issued_at: int
     schema_version: int = 1
+    windows: tuple[ProofWindow, ...] | None = None
 
     def to_avro(self) -> dict[str, Any]:
         """This event as an Avro record dict."""
-        return asdict(self)
+        record = asdict(self)
+        if self.windows is not None:
+            record["windows"] = [asdict(window) for window in self.windows]
+        return record
 
     @classmethod
     def from_avro(cls, record: Mapping[str, Any]) -> ProofCreated:
         """The event in an Avro record dict decoded with the current schema."""
+        windows = record.get("windows")
         return cls(
             **{
                 **record,
                 "location": ProofLocation.from_avro(record["location"]),
                 "issued_at": epoch_millis(record["issued_at"]),
+                "windows": (
+                    None
+                    if windows is None
+                    else tuple(ProofWindow(**window) for window in windows)
+                ),
             }
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProofWindow:
+    """The pHash and dHash (16 lowercase hex digits each) of one canonical window of a proof's
+    picture (`streams.core.window_hashes.Window`, by its value)."""
+
+    window: str
+    phash: str
+    dhash: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,10 @@ these metadata keys (`PROOF_METADATA_KEYS`), and backends store whatever map the
 - `phash`: the image's perceptual hash;
 - `created-at`, `expires-at`: RFC 3339 UTC timestamps of the proof's validity window.
 
+A version 2 proof's local features (`streams.core.local_features`) live beside it at
+`features/YYYY/MM/DD/{proof-id}.orb` (`application/octet-stream`), dated like the proof, with the
+proof's metadata; the proof signs their digest, so the blob needs no signature of its own.
+
 The Content Credentials of a proof live in the same store, dated like the proof so that a
 replay addresses the same keys: the C2PA manifest store at `manifests/YYYY/MM/DD/{proof-id}.c2pa`
 (`application/c2pa`) and, when embedding, the signed image at `signed/YYYY/MM/DD/{proof-id}.{ext}`
@@ -33,6 +37,7 @@ from streams.core.proof_document import storage_key
 
 __all__ = [
     "CREDENTIAL_METADATA_KEYS",
+    "FEATURES_CONTENT_TYPE",
     "MANIFEST_CONTENT_TYPE",
     "MAX_KEY_BYTES",
     "MAX_SEGMENT_BYTES",
@@ -44,6 +49,7 @@ __all__ = [
     "StoreMisconfigured",
     "StoredObject",
     "StoredProof",
+    "features_key",
     "manifest_key",
     "signed_image_key",
     "validate_proof_key",
@@ -54,6 +60,7 @@ CREDENTIAL_METADATA_KEYS = (*PROOF_METADATA_KEYS, "manifest-id", "media-type", "
 
 PROOF_CONTENT_TYPE = "application/json"
 MANIFEST_CONTENT_TYPE = "application/c2pa"
+FEATURES_CONTENT_TYPE = "application/octet-stream"
 
 MAX_KEY_BYTES = 512
 MAX_SEGMENT_BYTES = 255
@@ -97,6 +104,11 @@ class StoredObject:
     location: StoredProof
     size: int
     metadata: Mapping[str, str]
+
+
+def features_key(proof_id: str, proof_issued_at_ms: int) -> str:
+    """Where a version 2 proof's feature blob is kept: `features/YYYY/MM/DD/{id}.orb`."""
+    return storage_key("features/", proof_id, proof_issued_at_ms, extension="orb")
 
 
 def manifest_key(proof_id: str, proof_issued_at_ms: int) -> str:

@@ -1,9 +1,10 @@
 """The compute limit: what one core does when it only hashes and signs, images in memory.
 
-Each distinct image goes through exactly the pipeline's CPU-bound steps (`inspect_image` with
-its draft-mode policy, the proof document, canonical JSON and the Ed25519 signature) in a tight
-loop; the cheapest of a few repeats, in CPU seconds, is its cost. The limit of an event mix is
-the number of events over the summed cost of the images they submit.
+Each distinct image goes through exactly the pipeline's CPU-bound steps (`survey_image`: the
+hashes with their draft-mode policy, the window hashes and the local features; the proof
+document, canonical JSON and the Ed25519 signature) in a tight loop; the cheapest of a few
+repeats, in CPU seconds, is its cost. The limit of an event mix is the number of events over the
+summed cost of the images they submit.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from streams.core.clock import now_millis
-from streams.core.imaging import inspect_image
-from streams.core.pipeline import ImageLimits
-from streams.core.proof_document import ProofDocument, SignedProof, sign_proof
+from streams.core.pipeline import ImageLimits, survey_image
+from streams.core.proof_document import FeatureDigest, ProofDocument, SignedProof, sign_proof
 from streams.core.signing import Signer
 from streams.devtools.benchmarking.corpus import BenchImage
 from streams.devtools.benchmarking.results import ComputeLimit
@@ -32,13 +32,15 @@ def prove_in_memory(
     image: BenchImage, signer: Signer, limits: ImageLimits, submitted_at_ms: int
 ) -> SignedProof:
     """The signed proof of `image`: what the pipeline computes between fetch and store."""
-    facts = inspect_image(image.data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+    surveyed = survey_image(image.data, limits, None)
     document = ProofDocument.for_event(
         event_id=image.name,
         tenant="bench",
         submitted_at_ms=submitted_at_ms,
         source_uri=f"inline:{image.name}",
-        image=facts,
+        image=surveyed.facts,
+        windows=surveyed.windows,
+        features=FeatureDigest.of(surveyed.features),
     )
     return sign_proof(document, signer)
 

@@ -14,15 +14,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from connectors.proof_index import ProofIndex, SourcePosition
 from connectors.verify_service.api_keys import issue_api_key
 from streams.core.codecs.records import ProofCreated
-from streams.core.imaging import inspect_image
 from streams.core.pipeline import proof_event
-from streams.core.proof_document import ProofDocument, sign_proof, storage_key
+from streams.core.proof_document import ProofDocument, storage_key
 from streams.core.signing import KeySet, Signer
 from streams.core.stores.filesystem import FilesystemProofStore
 from streams.devtools.devstack.worker import settings_env
 from streams.devtools.samples import camera_jpeg
 from streams.settings import Settings
 from tests.support.postgres_server import PostgresServer
+from tests.support.proving import prove_image
 
 SIGNER = Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
 OUTSIDER = Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32, 64))))
@@ -73,20 +73,16 @@ def prove(
     store: FilesystemProofStore, image: bytes, *, event_id: str, tenant: str, signer: Signer
 ) -> tuple[ProofDocument, ProofCreated]:
     """Sign, store and describe a proof as the pipeline does: the document and its event."""
-    facts = inspect_image(image, max_bytes=len(image), max_pixels=10_000_000)
-    document = ProofDocument.for_event(
+    proven = prove_image(
+        store,
+        image,
         event_id=event_id,
         tenant=tenant,
+        signer=signer,
         submitted_at_ms=SUBMITTED_AT_MS,
-        source_uri=f"https://images.example.com/{event_id}.jpg",
-        image=facts,
+        key_prefix=KEY_PREFIX,
     )
-    signed = sign_proof(document, signer)
-    stored = store.put(
-        storage_key(KEY_PREFIX, document.proof_id, document.issued_at), signed.body, {}
-    )
-    event = proof_event(document, signed, stored)
-    return document, event
+    return proven.document, proof_event(proven.document, proven.signed, proven.stored)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image
 
 from streams.core.content_credentials import CredentialIssuer, ProofLink
 from streams.core.credential_verifier import CredentialVerifier
@@ -18,16 +19,23 @@ from streams.core.image_verifier import (
     PERCEPTUAL_THRESHOLD,
     Finding,
     Lookalike,
+    Similarity,
     StoredProofs,
     Verdict,
     Verifier,
 )
-from streams.core.imaging import ImageFacts, hamming_distance, inspect_image
+from streams.core.imaging import ImageFacts, hamming_distance, inspect_image, inspect_image_luma
+from streams.core.local_features import MIN_INLIERS
 from streams.core.memory_budget import MemoryBudget
 from streams.core.perceptual_index import IndexEntry, PerceptualIndex
-from streams.core.proof_document import ProofDocument, sign_proof, storage_key
+from streams.core.proof_document import ProofDocument, derive_proof_id, sign_proof, storage_key
 from streams.core.signing import KeySet, Signer
+from streams.core.stores.base import features_key
 from streams.core.stores.filesystem import FilesystemProofStore
+from streams.core.window_hashes import query_windows
+from streams.core.window_index import WindowIndex
+from streams.devtools.benchmarking.cdn_copies import CopyFamily
+from streams.devtools.benchmarking.cdn_copies import cdn_copy as cdn_variant
 from streams.devtools.samples import (
     CDN_TRANSFORMS,
     camera_picture,
@@ -36,7 +44,9 @@ from streams.devtools.samples import (
     stripped,
 )
 from tests.support.credentials import development_pki
+from tests.support.images import encode, textured
 from tests.support.pipeline_fakes import RecordingBudget
+from tests.support.proving import prove_image
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 4_000_000
@@ -61,22 +71,36 @@ class Proofs:
 
     store: FilesystemProofStore
     index: PerceptualIndex = field(default_factory=PerceptualIndex)
+    windows: WindowIndex = field(default_factory=WindowIndex)
     by_sha256: dict[tuple[str | None, str], str] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
 
     def prove(
         self, image: bytes, *, event_id: str, tenant: str = "acme", signer: Signer = SIGNER
     ) -> ProofDocument:
-        document = ProofDocument.for_event(
+        proven = prove_image(
+            self.store,
+            image,
             event_id=event_id,
             tenant=tenant,
+            signer=signer,
             submitted_at_ms=SUBMITTED_AT_MS,
-            source_uri=f"https://images.example.com/{event_id}.jpg",
-            image=facts(image),
+            key_prefix=KEY_PREFIX,
         )
+        self._index(proven.document, proven.stored.key)
+        return proven.document
+
+    def file(self, document: ProofDocument, body: bytes) -> None:
+        """Store and index a proof made by hand (of another format version, say)."""
         key = storage_key(KEY_PREFIX, document.proof_id, document.issued_at)
-        self.store.put(key, sign_proof(document, signer).body, {})
+        self.store.put(key, body, {})
+        self._index(document, key)
+
+    def _index(self, document: ProofDocument, key: str) -> None:
         self.keys[document.proof_id] = key
+        tenant = document.tenant
+        if document.windows is not None:
+            self.windows.add(document.proof_id, tenant, document.windows)
         self.by_sha256.setdefault((tenant, document.image.sha256), document.proof_id)
         self.by_sha256.setdefault((None, document.image.sha256), document.proof_id)
         self.index.add(
@@ -87,7 +111,6 @@ class Proofs:
                 dhash=document.image.dhash,
             )
         )
-        return document
 
     def replace_stored(self, proof_id: str, body: bytes) -> None:
         self.store.put(self.keys[proof_id], body, {})
@@ -106,16 +129,21 @@ class Proofs:
         keyset: KeySet = KEYSET,
         decode_budget: MemoryBudget | None = None,
         credentials: CredentialVerifier | None = None,
+        *,
+        by_windows: bool = True,
     ) -> Verifier:
+        stored = StoredProofs(self.store, self.keys.get)
         return Verifier(
             exact=self.exact,
             perceptual=self.index,
-            proofs=StoredProofs(self.store, self.keys.get),
+            proofs=stored,
             keyset=keyset,
             max_image_bytes=MAX_BYTES,
             max_image_pixels=MAX_PIXELS,
             decode_budget=decode_budget,
             credentials=credentials,
+            windows=self.windows if by_windows else None,
+            features=stored.features if by_windows else None,
         )
 
 
@@ -357,11 +385,13 @@ class TestTheImageVerified:
         with pytest.raises(ImageTooLarge):
             proofs.verifier().verify(b"\xff\xd8" + bytes(MAX_BYTES))
 
-    def test_a_smaller_threshold_turns_a_perceptual_match_away(self, proofs: Proofs) -> None:
+    def test_a_smaller_threshold_turns_a_match_of_the_global_hashes_away(
+        self, proofs: Proofs
+    ) -> None:
         original = camera_picture(SEED_OF_A_DRIFTING_COPY)
         proofs.prove(original, event_id="e-16")
         copy = cdn_copy(original)
-        verifier = proofs.verifier()
+        verifier = proofs.verifier(by_windows=False)
         verified = verifier.verify(copy)
         assert verified.distance is not None
         assert verified.dhash_distance is not None
@@ -505,6 +535,107 @@ class TestContentCredentials:
 class UnreadableBuckets(dict[str, list[str]]):
     def get(self, key: str, default: object = None) -> list[str]:
         raise AssertionError(f"bucket {key} was read")
+
+
+# A picture whose combined copy (5 % crop, corner logo, JPEG q50) matches no window of it but
+# maps onto its keypoints.
+SEED_OF_A_COPY_ONLY_KEYPOINTS_FIND = 1
+
+
+def textured_original(seed: int) -> tuple[Image.Image, bytes]:
+    picture = textured(1200, 800, seed=seed)
+    return picture, encode(picture, "JPEG", quality=92)
+
+
+def prove_a_copy_only_keypoints_find(proofs: Proofs) -> tuple[ProofDocument, bytes]:
+    """A proof, and a copy of its picture that matches none of its windows."""
+    seed = SEED_OF_A_COPY_ONLY_KEYPOINTS_FIND
+    picture, upload = textured_original(seed)
+    document = proofs.prove(upload, event_id="e-logo")
+    return document, cdn_variant(picture, CopyFamily.CROP_LOGO_JPEG, seed)
+
+
+class TestCopiesACdnCroppedPaddedOrOverlaid:
+    def test_a_cover_crop_is_verified_by_a_window_the_proof_signs(self, proofs: Proofs) -> None:
+        picture, upload = textured_original(2)
+        document = proofs.prove(upload, event_id="e-cover")
+        copy = cdn_variant(picture, CopyFamily.COVER_1_1, 2)
+
+        verdict = proofs.verifier().verify(copy)
+
+        assert proofs.verifier(by_windows=False).verify(copy).outcome is Finding.NOT_FOUND
+        assert verdict.outcome is Finding.VERIFIED_PERCEPTUAL
+        assert verdict.proof_id == document.proof_id
+        assert verdict.similarity is not None
+        assert verdict.similarity.method == "window_hashes"
+        assert verdict.similarity.window == "1:1"
+        assert f"from the 1:1 window of the image of proof {document.proof_id}" in verdict.message
+        assert verdict.to_json()["similarity"]["window"] == "1:1"
+        assert_one_line(verdict)
+
+    def test_a_copy_whose_every_window_moved_is_verified_by_its_keypoints(
+        self, proofs: Proofs
+    ) -> None:
+        document, copy = prove_a_copy_only_keypoints_find(proofs)
+
+        verdict = proofs.verifier().verify(copy)
+
+        assert verdict.outcome is Finding.VERIFIED_PERCEPTUAL
+        assert verdict.proof_id == document.proof_id
+        assert verdict.similarity is not None
+        assert verdict.similarity.method == "local_features"
+        assert verdict.similarity.geometry is not None
+        assert verdict.similarity.geometry.inliers >= MIN_INLIERS
+        assert "of its keypoints map, at scale " in verdict.message
+        assert f"onto those of the image of proof {document.proof_id}" in verdict.message
+        assert_one_line(verdict)
+
+    def test_a_feature_blob_other_than_the_one_signed_is_reported_not_trusted(
+        self, proofs: Proofs
+    ) -> None:
+        document, copy = prove_a_copy_only_keypoints_find(proofs)
+        key = features_key(document.proof_id, document.issued_at)
+        proofs.store.put(key, proofs.store.get(key)[:-32] + bytes(32), {})
+
+        verdict = proofs.verifier().verify(copy)
+
+        assert verdict.outcome is Finding.MALFORMED_PROOF
+        assert verdict.proof_id == document.proof_id
+        assert "feature blob is not the one it signs" in verdict.message
+
+    def test_an_index_that_misstates_a_proofs_windows_cannot_make_it_vouch_for_a_copy(
+        self, proofs: Proofs
+    ) -> None:
+        picture, _ = textured_original(2)
+        stranger = proofs.prove(textured_original(3)[1], event_id="e-stranger")
+        copy = cdn_variant(picture, CopyFamily.COVER_1_1, 2)
+        proofs.windows.add(stranger.proof_id, "acme", query_windows(hashing_luma_of(copy)))
+
+        assert proofs.verifier().verify(copy).outcome is Finding.NOT_FOUND
+
+    def test_a_version_1_proof_still_verifies_by_its_bytes_and_its_global_hashes(
+        self, proofs: Proofs
+    ) -> None:
+        original = camera_picture(SEED_OF_A_DRIFTING_COPY)
+        document = ProofDocument(
+            proof_id=derive_proof_id(tenant="acme", event_id="e-v1", sha256=facts(original).sha256),
+            event_id="e-v1",
+            tenant="acme",
+            issued_at=SUBMITTED_AT_MS,
+            source_uri="https://images.example.com/e-v1.jpg",
+            image=facts(original),
+            version=1,
+        )
+        proofs.file(document, sign_proof(document, SIGNER).body)
+        verifier = proofs.verifier()
+
+        assert verifier.verify(original).outcome is Finding.VERIFIED_EXACT
+        assert verifier.verify(cdn_copy(original)).outcome is Finding.VERIFIED_PERCEPTUAL
+        assert verifier.verify(cdn_copy(original)).similarity == Similarity("global_hashes")
+
+
+def hashing_luma_of(data: bytes) -> Image.Image:
+    return inspect_image_luma(data, max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS)[1]
 
 
 def test_cdn_copies_of_a_hundred_images_are_verified_and_a_hundred_strangers_are_not(

@@ -22,6 +22,7 @@ from streams.core.local_features import (
     local_features,
     match_geometry,
 )
+from tests.support.fresh_python import fresh_python_output
 from tests.support.images import encode, textured
 
 PICTURE = textured(1200, 900, seed=1)
@@ -168,3 +169,15 @@ def test_a_malformed_blob_is_refused(blob: bytes, reason: str) -> None:
 def test_features_are_found_on_luminance_only() -> None:
     with pytest.raises(ValueError, match="luminance"):
         local_features(PICTURE)
+
+
+def test_a_picture_has_the_same_features_in_another_process() -> None:
+    """A replayed event on another worker must sign the same feature digest."""
+    code = (
+        "from tests.unit.streams.core.test_local_features import PROOF;"
+        "print(PROOF.to_bytes().hex())"
+    )
+
+    elsewhere = fresh_python_output(code, timeout=60).strip()
+
+    assert elsewhere == PROOF.to_bytes().hex()

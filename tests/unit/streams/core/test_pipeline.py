@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from streams.core.codecs import ImageReference, ProofCreated
+from streams.core.codecs import ImageReference, ProofCreated, ProofWindow
 from streams.core.errors import (
     ImageRejected,
     ImageTooLarge,
@@ -23,13 +23,17 @@ from streams.core.errors import (
 )
 from streams.core.fetching import FetchPolicy, ImageFetcher
 from streams.core.imaging import decode_cost
+from streams.core.local_features import LocalFeatures
 from streams.core.pipeline import MAX_ID_CHARS, ProofPipeline
+from streams.core.proof_document import ProofDocument
 from streams.core.proof_signature import verify_signed_proof
 from streams.core.stores.base import (
     PROOF_METADATA_KEYS,
     StoreMisconfigured,
+    features_key,
 )
 from streams.core.stores.filesystem import FilesystemProofStore
+from streams.core.window_hashes import Window
 from streams.kafka.serde import codec_for
 from tests.support.pipeline_fakes import (
     EVENT,
@@ -179,7 +183,7 @@ def test_the_storage_key_is_dated_by_the_events_submission_day_in_utc(
 
     assert proof.location.key == f"{KEY_PREFIX}{day_path}/{proof.proof_id}.json"
     assert proof.location.bucket == "memory"
-    assert list(store.objects) == [proof.location.key]
+    assert list(store.objects) == [f"features/{day_path}/{proof.proof_id}.orb", proof.location.key]
 
 
 def test_replayed_event_yields_byte_identical_proof(tmp_path: Path, fetcher: ImageFetcher) -> None:
@@ -214,7 +218,32 @@ def test_the_same_image_submitted_by_another_event_gets_another_proof(
     assert second.sha256 == first.sha256
     assert second.proof_id != first.proof_id
     assert second.location.key != first.location.key
-    assert len(store.objects) == 2
+    assert sorted(store.objects) == sorted(
+        [
+            *(proof.location.key for proof in (first, second)),
+            *(features_key(proof.proof_id, proof.issued_at) for proof in (first, second)),
+        ]
+    )
+
+
+def test_a_proof_signs_its_window_hashes_and_the_digest_of_the_features_stored_beside_it(
+    pipeline: ProofPipeline, store: MemoryStore
+) -> None:
+    proof = pipeline.prove(EVENT)
+
+    document = ProofDocument.from_dict(json.loads(store.objects[proof.location.key])["proof"])
+    blob = store.objects[features_key(proof.proof_id, proof.issued_at)]
+    assert document.version == 2
+    assert document.features is not None
+    assert document.features.covers(blob)
+    assert LocalFeatures.from_bytes(blob).count > 0
+    assert document.windows is not None
+    assert document.windows[0].window is Window.GLOBAL
+    assert proof.schema_version == 2
+    assert proof.windows == tuple(
+        ProofWindow(window=str(w.window), phash=f"{w.phash:016x}", dhash=f"{w.dhash:016x}")
+        for w in document.windows
+    )
 
 
 @pytest.mark.parametrize("field", ["tenant", "event_id"])

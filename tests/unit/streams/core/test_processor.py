@@ -16,7 +16,7 @@ from streams.core.errors import TransientError
 from streams.core.fetching import FetchPolicy, ImageFetcher
 from streams.core.processor import DeadLettered, EventProcessor, ProcessingResult, Proved
 from streams.core.retry import RetryPolicy
-from streams.core.stores.base import InvalidProofKey, ProofStore, StoreMisconfigured
+from streams.core.stores.base import InvalidProofKey, ProofStore, StoreMisconfigured, features_key
 from streams.kafka.serde import codec_for
 from tests.support.codec_samples import PROCESSING_FAILED
 from tests.support.pipeline_fakes import EVENT, PNG, FailingStore, MemoryStore, make_pipeline
@@ -142,7 +142,10 @@ def test_a_valid_event_becomes_a_stored_proof(
     proof = result.proof
     assert (proof.event_id, proof.tenant) == (EVENT.event_id, EVENT.tenant)
     assert proof.sha256 == hashlib.sha256(PNG).hexdigest()
-    assert list(store.objects) == [proof.location.key]
+    assert list(store.objects) == [
+        features_key(proof.proof_id, proof.issued_at),
+        proof.location.key,
+    ]
     assert sleeps.seconds == []
 
 
@@ -159,7 +162,8 @@ def test_store_failures_are_retried_with_backoff_until_they_succeed(
     result = process(processor_for(store), message(encoded_event))
 
     assert isinstance(result, Proved)
-    assert list(store.objects) == [result.proof.location.key]
+    assert result.proof.location.key in store.objects
+    assert features_key(result.proof.proof_id, result.proof.issued_at) in store.objects
     assert len(sleeps.seconds) == 2
     first, second = sleeps.seconds
     assert 0.1 <= first <= 0.2

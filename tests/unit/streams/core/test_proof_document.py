@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from streams.core.imaging import ImageFacts
 from streams.core.proof_document import (
+    FeatureDigest,
     ProofDocument,
     canonical_json,
     derive_proof_id,
@@ -23,6 +24,7 @@ from streams.core.proof_document import (
     storage_key,
 )
 from streams.core.signing import Signer, load_private_key_pem
+from tests.support.proving import FEATURES, WINDOWS
 
 SUBMITTED_AT_MS = 1_718_000_000_000  # 2024-06-10T06:13:20Z
 
@@ -48,6 +50,8 @@ def document(**overrides: Any) -> ProofDocument:
         "submitted_at_ms": SUBMITTED_AT_MS,
         "source_uri": "https://images.example.com/cat.jpg",
         "image": FACTS,
+        "windows": WINDOWS,
+        "features": FEATURES,
     }
     return ProofDocument.for_event(**{**fields, **overrides})
 
@@ -116,8 +120,47 @@ class TestProofDocument:
 
         assert document(submitted_at_ms=submitted_in_2001).issued_at == submitted_in_2001
 
-    def test_version_is_one(self) -> None:
-        assert document().to_dict()["version"] == 1
+    def test_version_is_two_and_records_the_windows_and_the_feature_digest(self) -> None:
+        data = document().to_dict()
+
+        assert data["version"] == 2
+        assert data["windows"] == [
+            {"window": "global", "phash": "c3e1f0b09c8c8e1f", "dhash": "0e1c3870e0c18307"},
+            {"window": "16:9", "phash": "c3e1f0b09c8c8e1e", "dhash": "0e1c3870e0c18306"},
+        ]
+        assert data["features"] == {"sha256": FEATURES.sha256, "byte_size": FEATURES.byte_size}
+
+    def test_a_version_1_document_still_reads_back_as_version_1(self) -> None:
+        data = document().to_dict()
+        del data["windows"], data["features"]
+        data["version"] = 1
+
+        read = ProofDocument.from_dict(data)
+
+        assert (read.version, read.windows, read.features) == (1, None, None)
+        assert read.to_dict() == data
+
+    def test_a_version_1_document_with_windows_and_a_version_2_without_are_refused(
+        self,
+    ) -> None:
+        with_windows = document().to_dict()
+        with_windows["version"] = 1
+        without = document().to_dict()
+        del without["features"]
+
+        with pytest.raises(ValueError, match="unexpected features, windows"):
+            ProofDocument.from_dict(with_windows)
+        with pytest.raises(ValueError, match="lacks features"):
+            ProofDocument.from_dict(without)
+        with pytest.raises(ValueError, match="version 2 proof holds window hashes"):
+            replace(document(), features=None)
+
+    def test_feature_digest_covers_only_its_own_blob(self) -> None:
+        digest = FeatureDigest.of(b"blob")
+
+        assert digest.covers(b"blob")
+        assert not digest.covers(b"blob!")
+        assert not digest.covers(b"bloc")
 
     def test_proof_id_is_derived_from_tenant_event_and_image_hash(self) -> None:
         expected = hashlib.sha256(
@@ -152,7 +195,7 @@ class TestProofDocument:
     @pytest.mark.parametrize(
         ("path", "value", "message"),
         [
-            (("version",), 2, "version"),
+            (("version",), 3, "version"),
             (("version",), True, "version"),
             (("issued_at",), -1, "issued_at"),
             (("issued_at",), 1.5, "issued_at"),
@@ -165,13 +208,22 @@ class TestProofDocument:
             (("image", "phash"), "xyz", "phash"),
             (("image", "sha256"), "A" * 64, "sha256"),
             (("image",), [], "image"),
+            (("windows",), {}, "windows"),
+            (("windows",), [], "global window"),
+            (("windows", 0, "window"), "17:3", "not a known window"),
+            (("windows", 1, "window"), "global", "each window once"),
+            (("windows", 0, "phash"), "C3E1F0B09C8C8E1F", "phash"),
+            (("windows", 1), "16:9", "must be an object"),
+            (("features", "sha256"), "0" * 63, "sha256"),
+            (("features", "byte_size"), 0, "byte_size"),
+            (("features",), "digest", "features"),
         ],
     )
     def test_from_dict_refuses_wrong_types_and_formats(
-        self, path: tuple[str, ...], value: object, message: str
+        self, path: tuple[str | int, ...], value: object, message: str
     ) -> None:
         data = document().to_dict()
-        target = data
+        target: Any = data
         for key in path[:-1]:
             target = target[key]
         target[path[-1]] = value

@@ -35,6 +35,7 @@ from streams.core.signing import (
     load_private_key_pem,
 )
 from tests.support.paths import REPO
+from tests.support.proving import FEATURES, WINDOWS
 
 PROOF_FORMAT_DOC = REPO / "docs" / "proof-format.md"
 
@@ -53,6 +54,8 @@ DOCUMENT = ProofDocument.for_event(
     submitted_at_ms=1_718_000_000_000,
     source_uri="https://images.example.com/cat.jpg",
     image=FACTS,
+    windows=WINDOWS,
+    features=FEATURES,
 )
 
 
@@ -391,7 +394,10 @@ class TestVerification:
         self, signer: Signer, keyset: KeySet
     ) -> None:
         other = ProofDocument.for_event(
-            event_id="other", tenant="acme", submitted_at_ms=1, source_uri="x", image=FACTS
+            event_id="other", tenant="acme", submitted_at_ms=1, source_uri="x",
+            image=FACTS,
+            windows=WINDOWS,
+            features=FEATURES,
         )
         envelope = json.loads(sign_proof(DOCUMENT, signer).body)
         envelope["signature"] = json.loads(sign_proof(other, signer).body)["signature"]
@@ -424,7 +430,7 @@ class TestVerification:
             lambda text: "not json",
             lambda text: text.replace('"proof"', '"proof2"'),
             lambda text: text[:-1] + ',"extra":1}',
-            lambda text: text.replace('"version":1', '"version":1.0'),
+            lambda text: text.replace('"version":2', '"version":2.0'),
             lambda text: text.replace('"width":4000', '"width":4000,"width":4000'),
             lambda text: text.replace('"Ed25519"', '"RS256"'),
             lambda text: re.sub('"value":"[^"]*"', '"value":"c2hvcnQ"', text),

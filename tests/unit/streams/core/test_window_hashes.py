@@ -66,6 +66,10 @@ def test_a_proof_hashes_every_window_except_the_cover_of_its_own_aspect_ratio() 
         Window.TOP_RIGHT_90,
         Window.BOTTOM_LEFT_90,
         Window.BOTTOM_RIGHT_90,
+        Window.TOP_LEFT_80,
+        Window.TOP_RIGHT_80,
+        Window.BOTTOM_LEFT_80,
+        Window.BOTTOM_RIGHT_80,
     ]
 
 
@@ -164,11 +168,11 @@ def test_a_uniform_picture_is_not_trimmed_away() -> None:
     blank = Image.new("L", (400, 300), 128)
 
     assert trim_box(blank) == Box(0, 0, 400, 300)
-    assert len(proof_windows(blank)) == 13
+    assert len(proof_windows(blank)) == 17
 
 
 def test_a_one_pixel_picture_still_has_every_window() -> None:
-    assert len(proof_windows(Image.new("L", (1, 1), 0))) == 13
+    assert len(proof_windows(Image.new("L", (1, 1), 0))) == 17
 
 
 def test_only_luminance_is_hashed() -> None:

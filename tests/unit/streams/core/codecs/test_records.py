@@ -18,7 +18,7 @@ from streams.core.codecs import (
     ProofCreated,
     ProofLocation,
 )
-from streams.core.codecs.records import epoch_millis
+from streams.core.codecs.records import ProofWindow, epoch_millis
 from streams.core.codecs.schemas import SchemaSet
 from tests.support.codec_samples import IMAGE_REFERENCE, SAMPLES, Record
 
@@ -49,13 +49,27 @@ def python_type(avro_type: Any) -> Any:
         return python_type(branch) | None
     if avro_type["type"] == "map":
         return Mapping[str, python_type(avro_type["values"])]  # type: ignore[misc]
+    if avro_type["type"] == "array":
+        return tuple[python_type(avro_type["items"]), ...]  # type: ignore[misc]
     if avro_type["type"] == "record":
         return nested_record(avro_type["name"])
     return python_type(avro_type["type"])
 
 
 def nested_record(name: str) -> type:
-    return {"ProofLocation": ProofLocation}[name]
+    records: dict[str, type] = {"ProofLocation": ProofLocation, "ProofWindow": ProofWindow}
+    return records[name]
+
+
+def nested_records(avro_type: Any) -> list[dict[str, Any]]:
+    """The record types a field's type defines: itself, or inside a union or an array."""
+    if isinstance(avro_type, list):
+        return [nested for branch in avro_type for nested in nested_records(branch)]
+    if not isinstance(avro_type, dict):
+        return []
+    if avro_type["type"] == "array":
+        return nested_records(avro_type["items"])
+    return [avro_type] if avro_type["type"] == "record" else []
 
 
 def record_pairs() -> list[tuple[type, dict[str, Any]]]:
@@ -66,9 +80,9 @@ def record_pairs() -> list[tuple[type, dict[str, Any]]]:
         definition = schemas[record_type.SCHEMA].definition
         pairs.append((record_type, definition))
         pairs.extend(
-            (nested_record(field["type"]["name"]), field["type"])
+            (nested_record(nested["name"]), nested)
             for field in definition["fields"]
-            if isinstance(field["type"], dict) and field["type"]["type"] == "record"
+            for nested in nested_records(field["type"])
         )
     return pairs
 
