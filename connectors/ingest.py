@@ -31,7 +31,7 @@ from streams.core.codecs.records import ImageReference
 from streams.core.errors import CredlinkError
 from streams.core.pipeline import MAX_SUBMITTED_AT_MS
 from streams.kafka.clients import ClientConfig, confluent_config, produce_with_backpressure
-from streams.kafka.serde import codec_for
+from streams.kafka.serde import command_codec_for
 from streams.kafka.topics import SUBMITTED
 from streams.settings import Settings
 
@@ -244,10 +244,8 @@ class ImageReferencePublisher:
 
     def __init__(self, settings: Settings) -> None:
         self._topic = settings.kafka.topic(SUBMITTED)
-        self._codec = codec_for(
-            ImageReference.SCHEMA,
-            topic=self._topic,
-            registry_url=settings.kafka.schema_registry_url,
+        self._codec = command_codec_for(
+            ImageReference.SCHEMA, topic=self._topic, kafka=settings.kafka
         )
         self._producer = Producer(confluent_config(settings, dict(_PRODUCER)))
         self._sent = 0

@@ -18,7 +18,7 @@ from streams.core.errors import DecodeFailed
 from streams.core.proof_signature import VerificationResult, verify_signed_proof
 from streams.core.signing import KeySet
 from streams.core.stores.base import ProofStore
-from streams.kafka.serde import codec_for
+from streams.kafka.serde import command_codec_for
 from streams.kafka.topics import CREDENTIALS_CREATED, DLQ, PROOFS_CREATED
 from streams.settings import Settings
 
@@ -111,10 +111,8 @@ def verify_stored_proof(
 
 
 def _proof_codec(settings: Settings) -> Codec:
-    return codec_for(
-        ProofCreated.SCHEMA,
-        topic=settings.kafka.topic(PROOFS_CREATED),
-        registry_url=settings.kafka.schema_registry_url,
+    return command_codec_for(
+        ProofCreated.SCHEMA, topic=settings.kafka.topic(PROOFS_CREATED), kafka=settings.kafka
     )
 
 
@@ -133,7 +131,7 @@ def _decoded(
 
 def _read(settings: Settings, name: str, record: type[R], count: int, timeout: float) -> list[R]:
     topic = settings.kafka.topic(name)
-    codec = codec_for(record.SCHEMA, topic=topic, registry_url=settings.kafka.schema_registry_url)
+    codec = command_codec_for(record.SCHEMA, topic=topic, kafka=settings.kafka)
     records = read_topic(
         settings, topic, until=lambda records: len(records) >= count, timeout=timeout
     )

@@ -165,6 +165,13 @@ class KafkaSettings(BaseModel):
         description="Confluent schema registry URL; set = Confluent wire format, "
         "unset = Avro single-object encoding.",
     )
+    schema_registry_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        validation_alias="CREDLINK_SCHEMA_REGISTRY_TIMEOUT_SECONDS",
+        description="How long one request to the schema registry may take (connecting, then "
+        "each read) before it fails and is retried like any outage.",
+    )
     connect_timeout_seconds: float = Field(
         5.0,
         gt=0,

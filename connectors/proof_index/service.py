@@ -98,7 +98,12 @@ class ProofIndexService:
         self._group_id = group_id
         self._proofs_topic = settings.kafka.topic(PROOFS_CREATED)
         self._codecs: dict[str, Codec] = {
-            topic: codec_for(schema, topic=topic, registry_url=settings.kafka.schema_registry_url)
+            topic: codec_for(
+                schema,
+                topic=topic,
+                registry_url=settings.kafka.schema_registry_url,
+                registry_timeout_seconds=settings.kafka.schema_registry_timeout_seconds,
+            )
             for topic, schema in (
                 (self._proofs_topic, ProofCreated.SCHEMA),
                 (settings.kafka.topic(CREDENTIALS_CREATED), CredentialIssued.SCHEMA),

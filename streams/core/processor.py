@@ -2,9 +2,10 @@
 
 `RecordProcessor` is the loop every stage shares (decode, work, retry, dead-letter);
 `EventProcessor` is the proving stage's. Async, but with no Kafka client in it: the Faust
-agents hand it a `SourceMessage` and publish what it returns. The CPU-bound and blocking work
-runs in an executor so it does not starve the event loop; transient failures are retried with
-capped exponential backoff, forever, so an outage delays events but never dead-letters them.
+agents hand it a `SourceMessage` and publish what it returns. Decoding (which may wait on a
+schema registry) and the CPU-bound and blocking work run in an executor so that they do not
+starve the event loop; transient failures are retried with capped exponential backoff, forever,
+so an outage delays events but never dead-letters them.
 """
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ class ProcessingOptions(TypedDict, total=False):
 
 
 class RecordProcessor(Generic[E, R]):
-    """Decodes a consumed record with `read`, runs `work` on it in `executor`, retrying
-    transient failures, and says what to publish: `R`, or a dead letter.
+    """Decodes a consumed record with `input_codec` and `read` and runs `work` on it, both in
+    `executor`, retrying transient failures, and says what to publish: `R`, or a dead letter.
 
     `record_name` names what the records should be, in the dead letter of a tombstone.
     """
@@ -104,14 +105,17 @@ class RecordProcessor(Generic[E, R]):
         event: E | None = None
         attempts = 0
 
-        async def attempt() -> R:
-            nonlocal event, attempts
-            attempts += 1
+        def decode_and_work() -> R:
+            nonlocal event
             if event is None:
                 event = self._decode(source)
-            return await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._work, event
-            )
+            return self._work(event)
+
+        async def attempt() -> R:
+            nonlocal attempts
+            attempts += 1
+            # Decoding too: with a schema registry it may wait on the registry.
+            return await asyncio.get_running_loop().run_in_executor(self._executor, decode_and_work)
 
         try:
             return await retry_async(

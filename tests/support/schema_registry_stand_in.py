@@ -13,7 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["SchemaRegistryStandIn", "serving_schema_registry"]
+from tests.support.tcp_proxy import TcpProxy
+
+__all__ = ["SchemaRegistryStandIn", "proxied_schema_registry", "serving_schema_registry"]
 
 # The registry's own error codes, which its clients read from the body.
 _SUBJECT_NOT_FOUND = 40401
@@ -36,6 +38,10 @@ class SchemaRegistryStandIn(ThreadingHTTPServer):
     @property
     def port(self) -> int:
         return int(self.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def register(self, subject: str, schema: dict[str, Any]) -> int:
         """The id of `schema` (`schema`, `schemaType`, `references` as the client sends them),
@@ -71,6 +77,18 @@ def serving_schema_registry() -> Iterator[SchemaRegistryStandIn]:
         server.shutdown()
         server.server_close()
         serving.join(timeout=5)
+
+
+@contextmanager
+def proxied_schema_registry() -> Iterator[tuple[SchemaRegistryStandIn, TcpProxy]]:
+    """A stand-in, and a proxy in front of it for the client under test to cut off: on a port
+    of its own, so that a client of its URL has nothing cached."""
+    with serving_schema_registry() as registry:
+        proxy = TcpProxy(registry.port)
+        try:
+            yield registry, proxy
+        finally:
+            proxy.close()
 
 
 class _RegistryHandler(BaseHTTPRequestHandler):

@@ -2,7 +2,8 @@
 
 The endpoint behind it keeps running (moto holds its state in memory and would lose it on a
 restart); during an `outage` the proxy resets every open connection and every new one, as a
-crashed or unreachable server would.
+crashed or unreachable server would, and while `stalled` it accepts connections but forwards
+nothing, as a server that hangs would.
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ class TcpProxy:
         self._listener.settimeout(0.2)
         self.port: int = self._listener.getsockname()[1]
         self._down = threading.Event()
+        self._stalled = threading.Event()
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
+        self._held: set[socket.socket] = set()
         self._acceptor = threading.Thread(target=self._accept, name="tcp-proxy", daemon=True)
         self._acceptor.start()
 
@@ -56,6 +59,20 @@ class TcpProxy:
             yield
         finally:
             self._down.clear()
+
+    @contextmanager
+    def stalled(self) -> Iterator[None]:
+        """Accept new connections but forward nothing on them, nor answer, until the block ends;
+        then reset them."""
+        self._stalled.set()
+        try:
+            yield
+        finally:
+            self._stalled.clear()
+            with self._lock:
+                held, self._held = self._held, set()
+            for sock in held:
+                _reset(sock)
 
     def close(self) -> None:
         self._closed.set()
@@ -79,6 +96,10 @@ class TcpProxy:
                 return
             if self._down.is_set():
                 _reset(client)
+                continue
+            if self._stalled.is_set():
+                with self._lock:
+                    self._held.add(client)
                 continue
             try:
                 upstream = socket.create_connection(self._target, timeout=5)

@@ -33,6 +33,7 @@ class Codecs:
                 schema,
                 topic=settings.kafka.topic(topic),
                 registry_url=settings.kafka.schema_registry_url,
+                registry_timeout_seconds=settings.kafka.schema_registry_timeout_seconds,
             )
 
         return cls(

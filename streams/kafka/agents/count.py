@@ -3,6 +3,7 @@ table entry confirmed by the broker before the proof event is acknowledged."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -73,10 +74,11 @@ class CountAgent:
 
     async def _proof_of(self, value: bytes) -> ProofCreated | None:
         """The proof event in `value`, waiting out a schema registry its decoding needs but
-        cannot reach (re-keying would otherwise drop the record, counting crash the agent)."""
+        cannot reach (re-keying would otherwise drop the record, counting crash the agent).
+        Decoded in a thread: asking the registry would hold the event loop."""
 
         async def decode() -> ProofCreated:
-            return ProofCreated.from_avro(self.codecs.proofs.decode(value))
+            return ProofCreated.from_avro(await asyncio.to_thread(self.codecs.proofs.decode, value))
 
         try:
             return await retry_async(

@@ -6,6 +6,7 @@ records taken one at a time, and what each became published and timed the same w
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -35,10 +36,11 @@ async def deliver(
     """Encode (`value()`), publish and wait for the broker's acknowledgement, retrying until it
     comes: the input event is acknowledged only after this returns, so a failed publication is
     never lost. Encoding is retried with the sending: with a schema registry, it needs the
-    registry (`TransientError` while that is unreachable)."""
+    registry (`TransientError` while that is unreachable), so it runs in a thread: asking the
+    registry from the event loop would hold the loop."""
 
     async def publish() -> None:
-        sent = await topic.send(key=key, value=value())
+        sent = await topic.send(key=key, value=await asyncio.to_thread(value))
         await sent
 
     def retrying(error: BaseException, attempt: int, delay: float) -> None:

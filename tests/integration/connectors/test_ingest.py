@@ -4,6 +4,7 @@ image URI, with event ids that stay the same when an unchanged source is ingeste
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from typer.testing import CliRunner, Result
 from connectors.reader import read_topic, scan_topic
 from streams.cli import ingest as ingest_cli
 from streams.core.codecs import ImageReference
+from streams.devtools.devstack.processes import free_port
 from streams.devtools.devstack.stack import LocalStack
 from streams.kafka.clients import confluent_config
 from streams.kafka.serde import codec_for
@@ -124,6 +126,30 @@ def test_ingest_s3_of_a_missing_bucket_fails_with_a_message(ingest: Ingest) -> N
     assert result.exit_code == 1
     assert "NoSuchBucket" in result.stderr
     assert result.stdout.startswith("sent 0, failed 0, ")
+
+
+@pytest.mark.integration
+def test_ingest_waits_a_few_seconds_for_an_unreachable_schema_registry_then_says_so_in_one_line(
+    ingest: Ingest, settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    image_tree(tmp_path)
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    without_registry = settings.updated(kafka={"schema_registry_url": nowhere})
+    monkeypatch.setattr(ingest_cli, "get_settings", lambda: without_registry)
+
+    started = time.monotonic()
+    result = ingest("dir", str(tmp_path), "--tenant", "acme")
+    elapsed = time.monotonic() - started
+
+    assert result.exit_code == 69, result.output
+    assert 5 < elapsed < 30
+    assert "Traceback" not in result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        f"error: the schema registry at {nowhere} (CREDLINK_SCHEMA_REGISTRY_URL)"
+    )
+    assert "failed 6 attempts" in line
+    assert published(settings) == []
 
 
 @pytest.mark.integration

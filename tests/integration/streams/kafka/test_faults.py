@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
 import pytest
 
 from connectors.output_topics import read_proofs
@@ -220,6 +221,14 @@ def _outage_scenario(
     )
 
 
+def _healthz_seconds(settings: Settings) -> float:
+    """How long the worker takes to answer `/healthz`, which it serves on its event loop."""
+    started = time.monotonic()
+    url = f"http://127.0.0.1:{settings.worker.web_port}/healthz"
+    httpx.get(url, timeout=60).raise_for_status()
+    return time.monotonic() - started
+
+
 def _retries(settings: Settings) -> float:
     return sum(value for _, value in metric_samples(settings, "credlink_retries_total"))
 
@@ -300,7 +309,8 @@ def test_a_schema_registry_outage_delays_events_without_dead_lettering_them(
     holds none, so the outage is a real one for the pipeline: it cannot decode an image
     reference (`GET /schemas/ids/{id}` for the writer schema) nor count the proofs its
     predecessor published (the same lookup) until the registry answers again, and then it
-    registers the proof schema to publish.
+    registers the proof schema to publish. Its event loop stays free meanwhile: `/healthz`,
+    which the liveness probe asks, answers within a second throughout.
     """
     proxy = TcpProxy(schema_registry.port)
     try:
@@ -308,12 +318,17 @@ def test_a_schema_registry_outage_delays_events_without_dead_lettering_them(
         settings = scenario.settings
         worker = WorkerProcess(settings, tmp_path)
 
-        def restart(outage_ends: float) -> bool:
+        def restart(outage_ends: float) -> tuple[bool, list[float]]:
             worker.stop()
             worker.start()
-            return time.monotonic() < outage_ends
+            restarted_in_outage = time.monotonic() < outage_ends
+            answers: list[float] = []
+            while time.monotonic() < outage_ends:
+                answers.append(_healthz_seconds(settings))
+                time.sleep(0.5)
+            return restarted_in_outage, answers
 
-        run, retries, restarted_in_outage = _through_outage(
+        run, retries, (restarted_in_outage, answers) = _through_outage(
             "schema registry down 30 s, worker restarted", scenario, worker, proxy, restart
         )
     finally:
@@ -321,6 +336,8 @@ def test_a_schema_registry_outage_delays_events_without_dead_lettering_them(
     fault_figures.append(run)
 
     assert restarted_in_outage, "the worker was ready again only after the outage"
+    slowest = max(answers, default=0.0)
+    assert slowest < 1.0, f"/healthz took up to {slowest:.1f} s during the outage"
     assert retries > 0, "the restarted worker retried nothing"
     _assert_recovered(run, worker)
     framed = {settings.kafka.topic(SUBMITTED), settings.kafka.topic(PROOFS_CREATED)}

@@ -19,6 +19,7 @@ from streams.core.retry import RetryPolicy
 from streams.core.stores.base import InvalidProofKey, ProofStore, StoreMisconfigured, features_key
 from streams.kafka.serde import codec_for
 from tests.support.codec_samples import PROCESSING_FAILED
+from tests.support.event_loop import BlockingCodec, TimerLateness
 from tests.support.pipeline_fakes import EVENT, PNG, FailingStore, MemoryStore, make_pipeline
 
 TOPIC = "images.submitted"
@@ -237,3 +238,27 @@ def test_an_unexpected_pipeline_error_is_dead_lettered_not_raised(
     assert isinstance(result, DeadLettered)
     assert (result.failure.stage, result.failure.error_class) == ("store", "UnexpectedFailure")
     assert "RuntimeError" in result.failure.message
+
+
+def test_a_decoding_that_blocks_leaves_the_event_loop_free(
+    codec: Codec, encoded_event: bytes
+) -> None:
+    """As one waiting on a schema registry does: the worker's timers and endpoints run on the
+    loop meanwhile."""
+    with ImageFetcher(FetchPolicy()) as fetcher, ThreadPoolExecutor(max_workers=1) as executor:
+        processor = EventProcessor(
+            pipeline=make_pipeline(MemoryStore(), fetcher),
+            input_codec=BlockingCodec(codec, seconds=1.0),
+            executor=executor,
+            retry=RETRY,
+        )
+
+        async def watched() -> tuple[ProcessingResult, float]:
+            async with TimerLateness() as lateness:
+                result = await processor.process(message(encoded_event))
+            return result, lateness.worst
+
+        result, late = asyncio.run(watched())
+
+    assert isinstance(result, Proved)
+    assert late < 0.5

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn
 
 import pytest
@@ -13,8 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.core.codecs import ImageReference, ProofCreated, SchemaSet
-from streams.core.errors import DecodeFailed, TransientError
-from streams.kafka.schema_registry import RegistryCodec, registry_client
+from streams.core.errors import DecodeFailed, DependencyUnavailable, TransientError
+from streams.core.retry import RetryPolicy
+from streams.kafka.schema_registry import PatientCodec, RegistryCodec, registry_client
+from streams.kafka.serde import codec_for
 from tests.support.codec_samples import (
     ADDED_FIELD,
     IMAGE_REFERENCE,
@@ -24,6 +29,8 @@ from tests.support.codec_samples import (
     fresh_registry_url,
     image_reference_v2,
 )
+from tests.support.schema_registry_stand_in import SchemaRegistryStandIn, proxied_schema_registry
+from tests.support.tcp_proxy import TcpProxy
 
 SCHEMAS = SchemaSet.load()
 TOPIC = "images.submitted"
@@ -190,3 +197,92 @@ def test_a_schema_the_registry_refuses_is_not_retried(monkeypatch: pytest.Monkey
 
     with pytest.raises(SchemaRegistryError, match="incompatible"):
         codec.encode(IMAGE_REFERENCE.to_avro())
+
+
+@pytest.fixture
+def registry() -> Iterator[tuple[SchemaRegistryStandIn, TcpProxy]]:
+    with proxied_schema_registry() as served:
+        yield served
+
+
+TIMEOUT_SECONDS = 0.5
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        lambda codec, framed: codec.decode(framed),
+        lambda codec, framed: codec.encode(IMAGE_REFERENCE.to_avro()),
+    ],
+    ids=["decode (look the writer up)", "encode (register)"],
+)
+def test_a_registry_that_never_answers_fails_as_transient_within_the_timeout(
+    registry: tuple[SchemaRegistryStandIn, TcpProxy],
+    ask: Callable[[RegistryCodec, bytes], object],
+) -> None:
+    stand_in, proxy = registry
+    framed = codec_for(ImageReference.SCHEMA, topic=TOPIC, registry_url=stand_in.url).encode(
+        IMAGE_REFERENCE.to_avro()
+    )
+    codec = codec_for(
+        ImageReference.SCHEMA,
+        topic=TOPIC,
+        registry_url=proxy.url,
+        registry_timeout_seconds=TIMEOUT_SECONDS,
+    )
+
+    # The stall ends before the pool waits for its thread, whatever the thread is waiting for.
+    with ThreadPoolExecutor(max_workers=1) as pool, proxy.stalled():
+        started = time.monotonic()
+        asking = pool.submit(ask, codec, framed)  # type: ignore[arg-type]
+        with pytest.raises(TransientError, match="timed out"):
+            asking.result(timeout=10 * TIMEOUT_SECONDS)
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 2 * TIMEOUT_SECONDS
+
+
+class Unreachable(RegistryCodec):
+    """A registry codec whose first `failures` calls find the registry unreachable."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__(SCHEMAS, ImageReference.SCHEMA, client=CLIENT, topic=TOPIC)
+        self.failures = failures
+
+    def decode(self, data: bytes) -> dict[str, Any]:
+        if self.failures:
+            self.failures -= 1
+            raise TransientError("schema registry unavailable to decode: connection refused")
+        return super().decode(data)
+
+
+def test_a_command_waits_out_a_registry_blip() -> None:
+    sleeps: list[float] = []
+    codec = PatientCodec(Unreachable(failures=2), "http://registry:8081", sleep=sleeps.append)
+
+    assert ImageReference.from_avro(codec.decode(ENCODED_IMAGE)) == IMAGE_REFERENCE
+    assert len(sleeps) == 2
+
+
+def test_a_command_gives_up_on_an_outage_with_one_line_naming_the_registry() -> None:
+    sleeps: list[float] = []
+    codec = PatientCodec(
+        Unreachable(failures=100),
+        "http://user:s3cret@registry:8081",
+        retry=RetryPolicy(base_seconds=1.0, max_seconds=2.0),
+        attempts=4,
+        sleep=sleeps.append,
+    )
+
+    with pytest.raises(DependencyUnavailable) as raised:
+        codec.decode(ENCODED_IMAGE)
+
+    message = str(raised.value)
+    assert raised.value.exit_status == 69
+    assert message.startswith("the schema registry at http://registry:8081 ")
+    assert "CREDLINK_SCHEMA_REGISTRY_URL" in message
+    assert "failed 4 attempts" in message
+    assert "connection refused" in message
+    assert "s3cret" not in message
+    assert "\n" not in message
+    assert len(sleeps) == 3

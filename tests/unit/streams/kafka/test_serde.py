@@ -1,12 +1,14 @@
-"""Specification of `streams.core.codecs.codec_for`: one call picks the wire format."""
+"""Specification of `streams.kafka.serde`: one call picks the wire format, and a command's codec
+waits out a registry outage."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from streams.core.codecs import ImageReference, ProcessingFailed, SchemaSet, SingleObjectCodec
-from streams.kafka.schema_registry import RegistryCodec
-from streams.kafka.serde import codec_for
+from streams.kafka.schema_registry import PatientCodec, RegistryCodec
+from streams.kafka.serde import codec_for, command_codec_for
+from streams.settings import Settings
 from tests.support.codec_samples import (
     IMAGE_REFERENCE,
     fresh_registry_url,
@@ -49,3 +51,22 @@ def test_schemas_can_come_from_another_directory(tmp_path: Path) -> None:
     codec = codec_for(ImageReference.SCHEMA, topic="images.submitted", schemas=schemas)
 
     assert codec.schema == v2
+
+
+def test_a_command_waits_out_an_outage_of_its_registry() -> None:
+    settings = Settings(_env_file=None).updated(kafka={"schema_registry_url": fresh_registry_url()})
+
+    codec = command_codec_for(ImageReference.SCHEMA, topic="images.submitted", kafka=settings.kafka)
+
+    assert isinstance(codec, PatientCodec)
+    assert ImageReference.from_avro(codec.decode(codec.encode(IMAGE_REFERENCE.to_avro()))) == (
+        IMAGE_REFERENCE
+    )
+
+
+def test_a_command_without_a_registry_uses_single_object_encoding() -> None:
+    kafka = Settings(_env_file=None).kafka
+
+    codec = command_codec_for(ImageReference.SCHEMA, topic="images.submitted", kafka=kafka)
+
+    assert isinstance(codec, SingleObjectCodec)

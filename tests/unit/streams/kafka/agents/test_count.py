@@ -20,6 +20,7 @@ from streams.kafka.agents.codecs import Codecs
 from streams.kafka.agents.count import CountAgent
 from tests.support.agent_fakes import CODECS, Recorded, Retries
 from tests.support.codec_samples import PROOF_CREATED
+from tests.support.event_loop import BlockingCodec, TimerLateness
 
 PROOF = CODECS.proofs.encode(PROOF_CREATED.to_avro())
 
@@ -71,8 +72,12 @@ class FlakyRegistry(Codec):
 
 
 def run(
-    values: list[bytes], codecs: Codecs = CODECS, observer: PipelineObserver | None = None
+    values: list[bytes],
+    codecs: Codecs = CODECS,
+    observer: PipelineObserver | None = None,
+    lateness: TimerLateness | None = None,
 ) -> tuple[ProofTally, list[str]]:
+    """Count `values`; `lateness`, if given, watches the event loop meanwhile."""
     log: list[str] = []
     recorded = Recorded(log)
     tally = ProofTally(recorded)
@@ -85,7 +90,12 @@ def run(
         retry=RetryPolicy(base_seconds=0.0),
         observer=observer or PipelineObserver(),
     )
-    asyncio.run(agent(Stream(values, log)))  # type: ignore[arg-type]
+
+    async def counting() -> None:
+        async with lateness or TimerLateness():
+            await agent(Stream(values, log))  # type: ignore[arg-type]
+
+    asyncio.run(counting())
     return tally, log
 
 
@@ -122,3 +132,15 @@ def test_a_proof_event_the_registry_cannot_decode_yet_is_retried_not_skipped() -
         "confirmed 1 entries",
     ]
     assert observer.attempts == [1, 1], "one retry when re-keying, one when counting"
+
+
+def test_a_decoding_that_blocks_leaves_the_event_loop_free() -> None:
+    """As one waiting on a schema registry does: the worker's timers and endpoints run on the
+    loop meanwhile."""
+    lateness = TimerLateness()
+    blocking = replace(CODECS, proofs=BlockingCodec(CODECS.proofs, seconds=0.5))
+
+    tally, _ = run([PROOF], blocking, lateness=lateness)
+
+    assert tally.by_tenant() == {PROOF_CREATED.tenant: 1}
+    assert lateness.worst < 0.25

@@ -4,6 +4,7 @@ retried until the broker confirms it."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 from aiokafka.errors import KafkaTimeoutError
 
@@ -11,6 +12,7 @@ from streams.core.errors import TransientError
 from streams.core.retry import RetryPolicy
 from streams.kafka.agents.delivery import deliver
 from tests.support.agent_fakes import Retries
+from tests.support.event_loop import TimerLateness
 
 NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0)
 
@@ -58,3 +60,21 @@ def test_an_encoding_that_needs_an_unreachable_registry_is_retried_not_dropped()
 
     assert topic.sent == [(b"key", b"value")]
     assert observer.attempts == [1]
+
+
+def test_an_encoding_that_blocks_leaves_the_event_loop_free() -> None:
+    """As one waiting on a schema registry does: the worker's timers and endpoints run on the
+    loop meanwhile."""
+    topic = Topic(failures=0)
+
+    def encode() -> bytes:
+        time.sleep(0.5)
+        return b"value"
+
+    async def delivering() -> float:
+        async with TimerLateness() as lateness:
+            await deliver(topic, b"key", encode, NO_WAIT, Retries())  # type: ignore[arg-type]
+        return lateness.worst
+
+    assert asyncio.run(delivering()) < 0.25
+    assert topic.sent == [(b"key", b"value")]
