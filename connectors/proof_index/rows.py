@@ -1,13 +1,16 @@
-"""Proof events as rows of the `proofs` and `proof_phash_bands` tables, credential events as rows
-of `credentials`, and rows back as indexed proofs, credentials and perceptual index entries."""
+"""Proof events as rows of the `proofs`, `proof_phash_bands` and `proof_windows` tables,
+credential events as rows of `credentials`, and rows back as indexed proofs, credentials and
+perceptual index entries."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from connectors.proof_index.schema import WINDOW_CODES
 from streams.core.clock import from_epoch_millis
 from streams.core.codecs.records import (
     CredentialIssued,
@@ -18,7 +21,8 @@ from streams.core.codecs.records import (
 from streams.core.errors import InputRejected
 from streams.core.image_fingerprint import ISCC_ALGORITHM
 from streams.core.observing import Stage
-from streams.core.perceptual_index import IndexEntry, band_values
+from streams.core.perceptual_index import HASH_BITS, IndexEntry, band_values
+from streams.core.window_hashes import Window
 
 __all__ = [
     "CREDENTIAL_COLUMNS",
@@ -28,6 +32,7 @@ __all__ = [
     "IndexedProof",
     "SourcePosition",
     "UnindexableProof",
+    "UnindexableWindows",
     "check_credential_indexable",
     "check_indexable",
     "credential_row",
@@ -36,6 +41,9 @@ __all__ = [
     "indexed_credential",
     "indexed_proof",
     "proof_row",
+    "signed64",
+    "unsigned64",
+    "window_rows",
 ]
 
 
@@ -79,12 +87,19 @@ CREDENTIAL_COLUMNS: tuple[str, ...] = (
 # Where the row's last write came from.
 SOURCE_COLUMNS: tuple[str, ...] = ("source_topic", "source_partition", "source_offset")
 
+_HASH = re.compile(r"[0-9a-f]{16}")
+
 
 class UnindexableProof(InputRejected):
     """A proof or credential event that decoded but cannot be stored (text PostgreSQL cannot
     hold)."""
 
     stage = Stage.INDEX
+
+
+class UnindexableWindows(ValueError):
+    """A proof event whose windows are not in the form the pipeline writes: the proof is
+    indexed without them."""
 
 
 @dataclass(frozen=True)
@@ -252,6 +267,59 @@ def filed_bands(row: Mapping[str, Any]) -> list[tuple[int, int]]:
     """
     entry = index_entry(row)
     return band_values(int(entry.phash, 16)) if entry is not None else []
+
+
+def window_rows(proof: ProofCreated) -> list[tuple[str, int, int, int]]:
+    """The (proof_id, window code, pHash, dHash) rows `proof_windows` files the windows of
+    `proof` under: each window by its code in `WINDOW_CODES`, its hashes as `signed64`.
+
+    Empty for a proof that carries no windows (proof format 1) or makes no perceptual index
+    entry (`index_entry`), which no search by similarity finds. Raises `UnindexableWindows`
+    for a window name outside `Window`, a name given twice, or a hash that is not 16 lowercase
+    hex digits.
+    """
+    identity = {
+        "proof_id": proof.proof_id,
+        "tenant": proof.tenant,
+        "phash": proof.phash,
+        "dhash": proof.dhash,
+    }
+    if proof.windows is None or index_entry(identity) is None:
+        return []
+    names = [window.window for window in proof.windows]
+    if len(set(names)) != len(names):
+        raise UnindexableWindows(f"proof {proof.proof_id!r}: a window is given twice: {names}")
+    rows = []
+    for window in proof.windows:
+        try:
+            code = WINDOW_CODES[Window(window.window)]
+        except ValueError:
+            raise UnindexableWindows(
+                f"proof {proof.proof_id!r}: no such window {window.window!r}"
+            ) from None
+        for value in (window.phash, window.dhash):
+            if not _HASH.fullmatch(value):
+                raise UnindexableWindows(
+                    f"proof {proof.proof_id!r}: window {window.window!r} has a hash that is not"
+                    f" 16 lowercase hex digits: {value!r}"
+                )
+        rows.append(
+            (proof.proof_id, code, signed64(int(window.phash, 16)), signed64(int(window.dhash, 16)))
+        )
+    return rows
+
+
+def signed64(value: int) -> int:
+    """The 64-bit hash `value` as the signed integer of the same bits (two's complement), as a
+    PostgreSQL bigint holds it."""
+    if not 0 <= value < 1 << HASH_BITS:
+        raise ValueError(f"not a 64-bit hash: {value}")
+    return value - (1 << HASH_BITS) if value >> (HASH_BITS - 1) else value
+
+
+def unsigned64(value: int) -> int:
+    """The hash whose bits the signed 64-bit integer `value` holds: `signed64` undone."""
+    return value & ((1 << HASH_BITS) - 1)
 
 
 def _issued_at(proof_id: str, issued_at: int) -> datetime:

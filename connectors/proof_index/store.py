@@ -1,11 +1,13 @@
 """The proof index in PostgreSQL: idempotent batch upserts and the queries downstream needs,
-among them the verifier's lookups by SHA-256 and by pHash radius, and the manifest repository's
-lookups of credentials by manifest id, proof and soft binding."""
+among them the verifier's lookups by SHA-256, by pHash radius and by window hashes, and the
+manifest repository's lookups of credentials by manifest id, proof and soft binding."""
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
@@ -23,22 +25,41 @@ from connectors.proof_index.rows import (
     IndexedCredential,
     IndexedProof,
     SourcePosition,
+    UnindexableWindows,
     credential_row,
     filed_bands,
     index_entry,
     indexed_credential,
     indexed_proof,
     proof_row,
+    signed64,
+    unsigned64,
+    window_rows,
 )
-from connectors.proof_index.schema import BANDS_TABLE, SCHEMA_LOCK, SCHEMA_STATEMENTS
+from connectors.proof_index.schema import (
+    BANDS_TABLE,
+    SCHEMA_LOCK,
+    SCHEMA_STATEMENTS,
+    WINDOW_BAND_KEYS,
+    WINDOW_BANDS,
+    WINDOW_CODES,
+)
 from streams.core.codecs.records import CredentialIssued, ProofCreated
 from streams.core.errors import TransientError
 from streams.core.imaging import hamming_distance
 from streams.core.perceptual_index import Match, nearest_first, probe_set
+from streams.core.window_hashes import Window, WindowHash
+from streams.core.window_index import WindowMatch
 
 __all__ = ["IndexUnavailable", "ProofIndex"]
 
+log = logging.getLogger(__name__)
+
 _CONNECTION_DEFAULTS = {"connect_timeout": "10", "application_name": "credlink-proof-index"}
+# Every lookup reads a few thousand rows at most: compiling it (JIT) or starting parallel
+# workers costs more than it saves (30 ms of JIT per window search at a million proofs) and
+# takes cores from other lookups. Options of the DSN come after these and win.
+_SESSION_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0"
 
 _WRITTEN = PROOF_COLUMNS + SOURCE_COLUMNS
 _COMPARED = tuple(column for column in PROOF_COLUMNS if column != "proof_id")
@@ -134,6 +155,40 @@ _NEAREST = sql.SQL(
     ") AS near WHERE distance <= %(max_distance)s"
 )
 _OF_TENANT = sql.SQL(" WHERE proofs.tenant = %(tenant)s")
+
+# A proof's windows are replaced by those of its last event: rows it no longer has are deleted,
+# and rows already filed are left as they are, so a replayed event writes nothing.
+_UNFILE_WINDOWS = (
+    "DELETE FROM proof_windows AS filed WHERE filed.proof_id = ANY(%s::text[]) "
+    "AND (filed.proof_id, filed.window_code, filed.phash, filed.dhash) NOT IN ("
+    " SELECT * FROM unnest(%s::text[], %s::smallint[], %s::bigint[], %s::bigint[]))"
+)
+_FILE_WINDOWS = (
+    "INSERT INTO proof_windows (proof_id, window_code, phash, dhash) "
+    "SELECT * FROM unnest(%s::text[], %s::smallint[], %s::bigint[], %s::bigint[]) "
+    "ON CONFLICT DO NOTHING"
+)
+# The windows near a copy's: `{candidates}` reads the buckets of the probe set through the band
+# indexes of `proof_windows` (a bitmap of each, OR-ed), and `{near}` keeps a candidate when a
+# comparable window of the copy comes within the radius in pHash or dHash. The matches are
+# materialised so that the tenant is looked up for them only.
+_NEAR_WINDOWS = sql.SQL(
+    "WITH near AS MATERIALIZED ("
+    " SELECT filed.proof_id, filed.window_code, filed.phash, filed.dhash"
+    " FROM proof_windows AS filed WHERE ({candidates}) AND ({near})"
+    ") SELECT near.proof_id, near.window_code, near.phash, near.dhash FROM near{tenant}"
+)
+_PROBED = sql.SQL("({window}{key} = ANY({values}::integer[]))")
+_WITHIN = sql.SQL(
+    "({window}(bit_count((filed.phash # {phash}::bigint)::bit(64)) <= %(max_distance)s"
+    " OR bit_count((filed.dhash # {dhash}::bigint)::bit(64)) <= %(max_distance)s))"
+)
+# A subquery per match, not a join: a join may read `proofs` whole when the planner expects
+# many candidates.
+_WINDOWS_OF_TENANT = sql.SQL(
+    " WHERE (SELECT tenant FROM proofs WHERE proofs.proof_id = near.proof_id) = %(tenant)s"
+)
+_WINDOW_OF_CODE = {code: window for window, code in WINDOW_CODES.items()}
 _PHASH = re.compile(r"[0-9a-f]{16}")
 _BACKFILL_BATCH = 5000
 
@@ -152,7 +207,8 @@ class ProofIndex:
     def __init__(self, conninfo: str) -> None:
         given = conninfo_to_dict(conninfo)
         defaults = {key: value for key, value in _CONNECTION_DEFAULTS.items() if key not in given}
-        self._conninfo = make_conninfo(conninfo, **defaults)
+        options = f"{_SESSION_OPTIONS} {given.get('options') or ''}".rstrip()
+        self._conninfo = make_conninfo(conninfo, **defaults, options=options)
         self._connection: psycopg.Connection[DictRow] | None = None
         self._lock = threading.RLock()
 
@@ -191,7 +247,9 @@ class ProofIndex:
         changed. A proof already indexed with the same fields is left as it is.
 
         Each proof is filed under its pHash bands in the same transaction; a proof whose pHash
-        changed leaves the buckets of the old one.
+        changed leaves the buckets of the old one. Its windows (`ProofCreated.windows`) are
+        written there too, replacing those it had; windows not in the pipeline's form are
+        logged and left out, and the proof is indexed without them.
         """
         rows = [proof_row(proof, source) for proof, source in zip(proofs, positions, strict=True)]
         if not rows:
@@ -212,6 +270,7 @@ class ProofIndex:
                 if stale:
                     cursor.execute(_UNFILE, _band_columns(stale))
                 _file(cursor, final.values())
+                _file_windows(cursor, {proof.proof_id: proof for proof in proofs}.values())
             return written
 
     def upsert_credentials(
@@ -354,6 +413,39 @@ class ProofIndex:
             matches.append(Match(entry, int(row["distance"]), dhash_distance))
         return nearest_first(matches)
 
+    def near_windows(
+        self, query: Sequence[WindowHash], max_distance: int, tenant: str | None = None
+    ) -> list[WindowMatch]:
+        """Every indexed window (of a proof of `tenant`, when given) within `max_distance` bits
+        in pHash or in dHash of a window of `query` it is comparable with, each once, ordered by
+        proof id and window: what `streams.core.window_index.WindowIndex.near_windows` finds.
+
+        One statement. Each window of the copy probes, for its pHash and its dHash, the
+        buckets of `probe_set(h, max_distance, WINDOW_BANDS)` (718 each at a radius of 8)
+        through the band indexes of `proof_windows`, the copy's global window in every window,
+        its other windows in the window of the same name; PostgreSQL keeps the candidates
+        within the radius, never reading the whole table.
+        """
+        if not query:
+            return []
+        statement, params = _near_windows_statement(query, max_distance, tenant)
+        with self._session() as connection:
+            rows = connection.execute(statement, params).fetchall()
+        matches = [
+            WindowMatch(
+                row["proof_id"],
+                WindowHash(
+                    _WINDOW_OF_CODE[row["window_code"]],
+                    unsigned64(row["phash"]),
+                    unsigned64(row["dhash"]),
+                ),
+            )
+            for row in rows
+            # A window a newer indexer files under a code this version does not know.
+            if row["window_code"] in _WINDOW_OF_CODE
+        ]
+        return sorted(matches, key=lambda match: (match.proof_id, match.window.window))
+
     def location(self, proof_id: str) -> str | None:
         """The storage key of proof `proof_id` in the proof store, if indexed."""
         with self._session() as connection:
@@ -412,6 +504,69 @@ def _file(cursor: psycopg.Cursor[Any], rows: Iterable[Any]) -> None:
     filed = [(band, value, row["proof_id"]) for row in rows for band, value in filed_bands(row)]
     if filed:
         cursor.execute(_FILE, _band_columns(filed))
+
+
+def _near_windows_statement(
+    query: Sequence[WindowHash], max_distance: int, tenant: str | None
+) -> tuple[sql.Composed, dict[str, Any]]:
+    """`_NEAR_WINDOWS` for the windows of `query` and its parameters."""
+    params: dict[str, Any] = {"max_distance": max_distance, "tenant": tenant}
+    # Buckets to read, by band index and the proof window they are read for (None: every one).
+    probes: defaultdict[tuple[str, int, int | None], set[int]] = defaultdict(set)
+    near = []
+    for number, copy in enumerate(query):
+        code = None if copy.window is Window.GLOBAL else WINDOW_CODES[copy.window]
+        for column, value in (("phash", copy.phash), ("dhash", copy.dhash)):
+            params[f"{column}{number}"] = signed64(value)
+            for band, band_value in probe_set(value, max_distance, WINDOW_BANDS):
+                probes[column, band, code].add(band_value)
+        near.append(
+            _WITHIN.format(
+                window=_of_window(code),
+                phash=sql.Placeholder(f"phash{number}"),
+                dhash=sql.Placeholder(f"dhash{number}"),
+            )
+        )
+    candidates = []
+    for number, ((column, band, code), values) in enumerate(probes.items()):
+        params[f"probe{number}"] = sorted(values)
+        candidates.append(
+            _PROBED.format(
+                key=sql.SQL(WINDOW_BAND_KEYS[column][band]),
+                values=sql.Placeholder(f"probe{number}"),
+                window=_of_window(code),
+            )
+        )
+    statement = _NEAR_WINDOWS.format(
+        candidates=sql.SQL(" OR ").join(candidates),
+        near=sql.SQL(" OR ").join(near),
+        tenant=_WINDOWS_OF_TENANT if tenant is not None else sql.SQL(""),
+    )
+    return statement, params
+
+
+def _of_window(code: int | None) -> sql.Composable:
+    """The condition, followed by AND, that a filed window is the one of `code`; none for
+    None (every window)."""
+    if code is None:
+        return sql.SQL("")
+    return sql.SQL("filed.window_code = {} AND ").format(sql.Literal(code))
+
+
+def _file_windows(cursor: psycopg.Cursor[Any], proofs: Iterable[ProofCreated]) -> None:
+    """Replace the filed windows of each of `proofs` with its own (`window_rows`)."""
+    proof_ids: list[str] = []
+    filed: list[tuple[str, int, int, int]] = []
+    for proof in proofs:
+        proof_ids.append(proof.proof_id)
+        try:
+            filed.extend(window_rows(proof))
+        except UnindexableWindows as problem:
+            log.warning("proof index: indexing a proof without its windows: %s", problem)
+    columns = tuple(list(column) for column in zip(*filed, strict=True)) or ([], [], [], [])
+    cursor.execute(_UNFILE_WINDOWS, (proof_ids, *columns))
+    if filed:
+        cursor.execute(_FILE_WINDOWS, columns)
 
 
 def _file_every_proof(connection: psycopg.Connection[DictRow]) -> None:

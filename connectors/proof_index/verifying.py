@@ -1,6 +1,6 @@
-"""The verifier over the proof index: exact and perceptual lookups in PostgreSQL, proofs and
-manifest stores read from the configured proof store, what `credlink verify` and the verify
-service both run."""
+"""The verifier over the proof index: exact, perceptual and window lookups in PostgreSQL,
+proofs, their local features and manifest stores read from the configured proof store, what
+`credlink verify` and the verify service both run."""
 
 from __future__ import annotations
 
@@ -30,14 +30,17 @@ def build_verifier(
     *,
     manifest_url: Callable[[str], str] | None = None,
 ) -> Verifier:
-    """A verifier that looks images up in `index` and checks proofs against `keyset`, with the
-    settings' image limits and decode memory budget, and reads Content Credentials under the
-    settings' trust anchors, recovering manifests from the store of `proofs`. `manifest_url`
-    gives the URL a recovered manifest is served at."""
+    """A verifier that looks images and their windows up in `index`, checks proofs against
+    `keyset` and, for a copy no window matches, the local features stored next to the proofs
+    of `proofs`, with the settings' image limits and decode memory budget, and reads Content
+    Credentials under the settings' trust anchors, recovering manifests from the store of
+    `proofs`. `manifest_url` gives the URL a recovered manifest is served at."""
     return Verifier(
         exact=index.proof_of_image,
         perceptual=index,
         proofs=proofs,
+        windows=index,
+        features=proofs.features,
         keyset=keyset,
         max_image_bytes=settings.fetch.max_image_bytes,
         max_image_pixels=settings.fetch.max_image_pixels,

@@ -280,8 +280,10 @@ class Verifier:
     proof is worth reporting), and otherwise `NOT_FOUND`. A candidate whose proof is missing
     from the store counts as not found.
 
-    With `credentials`, the verdict also reports the image's Content Credentials: the manifest
-    it carries, or the one recovered through the proof the verdict found.
+    `window_search_distance` is the radius of the window search (`WINDOW_SEARCH_DISTANCE`
+    unless a measurement asks for another). With `credentials`, the verdict also reports the
+    image's Content Credentials: the manifest it carries, or the one recovered through the
+    proof the verdict found.
     """
 
     def __init__(
@@ -298,6 +300,7 @@ class Verifier:
         credentials: CredentialVerifier | None = None,
         windows: WindowSearch | None = None,
         features: FeatureSource | None = None,
+        window_search_distance: int = WINDOW_SEARCH_DISTANCE,
     ) -> None:
         if max_candidates < 1:
             raise ValueError("max_candidates must be at least 1")
@@ -312,6 +315,7 @@ class Verifier:
         self._credentials = credentials
         self._windows = windows
         self._features = features
+        self._window_search_distance = window_search_distance
 
     def verify(
         self,
@@ -424,7 +428,9 @@ class Verifier:
         """Stages 2 and 3: the first proof verified by a window, else by its local features."""
         assert self._windows is not None
         copy_windows = query_windows(query.luma)
-        matches = self._windows.near_windows(copy_windows, WINDOW_SEARCH_DISTANCE, query.tenant)
+        matches = self._windows.near_windows(
+            copy_windows, self._window_search_distance, query.tenant
+        )
         comparisons = {
             proof_id: comparison
             for proof_id, comparison in window_comparisons(copy_windows, matches).items()

@@ -6,7 +6,7 @@ the copy with every proof. A window is found when its pHash or its dHash is with
 a copy whose overlay moves one hash often leaves the other close (docs/verification.md).
 `WindowIndex` keeps two `PerceptualIndex`es (multi-index hashing) per window name, one by pHash
 and one by dHash, so a query reads only buckets, never every entry; the proof index in PostgreSQL
-answers the same question from its own band table (`connectors.proof_index`). What they return
+answers the same question from its own indexes (`connectors.proof_index`). What they return
 only proposes proofs: a verifier compares the copy with the windows the proof signs.
 """
 

@@ -125,9 +125,7 @@ class ProofCreated:
                 "location": ProofLocation.from_avro(record["location"]),
                 "issued_at": epoch_millis(record["issued_at"]),
                 "windows": (
-                    None
-                    if windows is None
-                    else tuple(ProofWindow(**window) for window in windows)
+                    None if windows is None else tuple(ProofWindow(**window) for window in windows)
                 ),
             }
         )

@@ -1,7 +1,7 @@
 """Verification through the whole chain: images ingested with `credlink ingest`, proved by a
 real worker, indexed into PostgreSQL by the proof index service, then their CDN copies and
 unrelated images judged by the verifier `credlink verify` runs over that index (and, for a
-sample, by the command itself).
+sample, by the command itself and by the verify service).
 
 The same measurement at the domain level is in tests/unit/streams/core/test_image_verifier.py;
 this one shows that nothing on the way (event encoding, the worker's decoding policy, the stored
@@ -22,13 +22,17 @@ import pytest
 from connectors.output_topics import read_dead_letters, read_proofs
 from connectors.proof_index import ProofIndex, ProofIndexService
 from connectors.proof_index.verifying import build_verifier, stored_proofs
+from connectors.verify_service.api_keys import issue_api_key
 from streams.core.image_verifier import Finding
 from streams.core.signing import load_key_set
+from streams.devtools.benchmarking.cdn_copies import CopyFamily, cdn_copy
 from streams.devtools.devstack.stack import LocalStack
 from streams.devtools.devstack.worker import CREDLINK, credlink_env
 from streams.devtools.samples import CDN_TRANSFORMS, camera_picture
 from streams.settings import Settings
+from tests.support.images import encode, textured
 from tests.support.pipeline_scenarios import new_scenario, running_worker
+from tests.support.verify_service import serving_verify
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -139,3 +143,96 @@ def test_cdn_copies_of_ingested_images_are_verified_and_unrelated_images_are_not
     )
     assert recall >= 0.95
     assert false_positives == []
+
+
+# Copies a CDN or a platform crops, pads, turns or overlays: each moves the whole picture's
+# hashes, so only the windows a proof signs or its keypoints can find it.
+GEOMETRIC_FAMILIES = (
+    CopyFamily.COVER_16_9,
+    CopyFamily.COVER_1_1,
+    CopyFamily.COVER_4_5,
+    CopyFamily.PAD_1_1,
+    CopyFamily.CROP_10,
+    CopyFamily.ROTATE_FILL,
+    CopyFamily.CORNER_LOGO,
+    CopyFamily.CROP_LOGO_JPEG,
+)
+TEXTURED = range(1, 13)
+TEXTURED_STRANGERS = range(101, 113)
+
+
+def textured_jpeg(seed: int) -> bytes:
+    return encode(textured(960, 640, seed=seed), "JPEG", quality=92)
+
+
+def test_cropped_padded_and_overlaid_copies_are_verified_through_the_chain(
+    local_stack: LocalStack, index_dsn: str, tmp_path: Path
+) -> None:
+    """Proofs of format 2 from a real worker, their windows in PostgreSQL, their feature blobs
+    in the proof store: the verifier, the command and the verify service find cropped, padded,
+    rotated and overlaid copies, and nothing for unrelated pictures."""
+    scenario = new_scenario(local_stack, tmp_path)
+    api_keys = tmp_path / "api-keys.json"
+    settings = scenario.settings.updated(verify={"api_keys_file": api_keys})
+    pictures = {seed: textured(960, 640, seed=seed) for seed in TEXTURED}
+    for seed in TEXTURED:
+        (scenario.image_root / f"textured-{seed}.jpg").write_bytes(textured_jpeg(seed))
+
+    with running_worker(settings, tmp_path):
+        assert f"sent {len(TEXTURED)}, failed 0" in ingest_directory(settings, scenario.image_root)
+        proofs = read_proofs(settings, count=len(TEXTURED), timeout=180)
+    assert {proof.schema_version for proof in proofs} == {2}
+    proof_of = {proof.sha256: proof.proof_id for proof in proofs}
+    service = ProofIndexService(
+        settings, index_dsn, f"proof-index-{uuid.uuid4().hex[:8]}", poll_timeout=0.5
+    )
+    assert service.run(stop_after=len(proofs), idle_timeout=30).written == len(TEXTURED)
+
+    found: dict[CopyFamily, list[bool]] = {family: [] for family in GEOMETRIC_FAMILIES}
+    methods: Counter[str] = Counter()
+    with ProofIndex(index_dsn) as index:
+        verifier = build_verifier(
+            settings,
+            index,
+            load_key_set(settings.signing.keyset_file),
+            stored_proofs(settings, index),
+        )
+        for seed, picture in pictures.items():
+            expected = proof_of[hashlib.sha256(textured_jpeg(seed)).hexdigest()]
+            for family in GEOMETRIC_FAMILIES:
+                verdict = verifier.verify(cdn_copy(picture, family, seed))
+                found[family].append(verdict.proof_id == expected and verdict.verified)
+                if verdict.similarity is not None:
+                    methods[verdict.similarity.method] += 1
+        strangers = [verifier.verify(textured_jpeg(seed)) for seed in TEXTURED_STRANGERS]
+
+    recall = {family: sum(hits) / len(hits) for family, hits in found.items()}
+    print(f"\nthrough the chain, by family: {recall}; verified by {dict(methods)}")
+    assert [verdict.message for verdict in strangers if verdict.verified] == []
+    assert sum(sum(hits) for hits in found.values()) >= 0.95 * len(TEXTURED) * len(
+        GEOMETRIC_FAMILIES
+    )
+    assert methods["window_hashes"] > 0
+    assert methods["local_features"] > 0
+
+    # The command and the service answer as the verifier did, for a copy of every family.
+    seed = TEXTURED[0]
+    expected = proof_of[hashlib.sha256(textured_jpeg(seed)).hexdigest()]
+    token = issue_api_key(api_keys, TENANT).token
+    env = {**credlink_env(settings), "CREDLINK_INDEX_DSN": index_dsn}
+    with serving_verify(env, tmp_path / "serve-verify.log") as client:
+        for family in GEOMETRIC_FAMILIES:
+            if not found[family][0]:
+                continue
+            copy = tmp_path / f"copy-{family}.jpg"
+            copy.write_bytes(cdn_copy(pictures[seed], family, seed))
+            code, printed = credlink_verify(settings, index_dsn, copy)
+            answer = client.post(
+                "/v1/verify",
+                files={"image": (copy.name, copy.read_bytes())},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert answer.status_code == 200, answer.text
+            assert (code, printed["proof_id"]) == (VERIFIED_PERCEPTUAL, expected)
+            assert answer.json()["proof_id"] == expected
+            assert answer.json()["similarity"] == printed["similarity"]

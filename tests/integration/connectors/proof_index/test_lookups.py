@@ -7,8 +7,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import psycopg
 import pytest
@@ -23,6 +22,7 @@ from streams.core.perceptual_index import (
     probe_count,
     probe_set,
 )
+from tests.support.access_counters import settled_counters
 
 pytestmark = pytest.mark.integration
 
@@ -86,13 +86,6 @@ def flipped(value: int, bits: Sequence[int]) -> int:
     for bit in bits:
         value ^= 1 << bit
     return value
-
-
-@pytest.fixture
-def index(index_dsn: str) -> Iterator[ProofIndex]:
-    with ProofIndex(index_dsn) as opened:
-        opened.create_schema()
-        yield opened
 
 
 class TestFiling:
@@ -206,14 +199,14 @@ class TestNearest:
             for table in ("proofs", "proof_phash_bands"):
                 monitor.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
                 monitor.execute(f"ANALYZE {table}")
-            before = settled_statistics(monitor)
+            before = settled_counters(monitor, _TABLES, _INDEXES)
 
             with ProofIndex(index_dsn) as reader:
                 started = time.perf_counter()
                 found = reader.nearest(hex64(query), 8)
                 elapsed = time.perf_counter() - started
 
-            after = settled_statistics(monitor, changed_from=before)
+            after = settled_counters(monitor, _TABLES, _INDEXES, changed_from=before)
             size = monitor.execute(
                 "SELECT pg_total_relation_size('proof_phash_bands') AS bytes"
             ).fetchone()
@@ -224,59 +217,21 @@ class TestNearest:
         read = {name: after[name] - before[name] for name in before}
         print(
             f"\n{len(hashes)} proofs, {4 * len(hashes)} band rows: {probe_count(8)} buckets "
-            f"probed, {read['bands_index_rows']} band rows read, {len(found)} matches, "
+            f"probed, {read['proof_phash_bands_pkey.idx_tup_read']} band rows read, "
+            f"{len(found)} matches, "
             f"{elapsed * 1000:.1f} ms (first query of a new connection); bands table and index: "
             f"{size['bytes'] / len(hashes):.0f} bytes per proof"
         )
         assert [match.entry.proof_id for match in found][:1] == [f"{123:032x}"]
-        assert read["bands_index_rows"] == in_probed_buckets
+        assert read["proof_phash_bands_pkey.idx_tup_read"] == in_probed_buckets
         assert in_probed_buckets < 0.01 * 4 * len(hashes)
-        assert read["bands_sequential_scans"] == 0
-        assert read["proofs_sequential_scans"] == 0
-        assert read["proofs_index_rows"] <= in_probed_buckets
+        assert read["proof_phash_bands.seq_scan"] == 0
+        assert read["proofs.seq_scan"] == 0
+        assert read["proofs_pkey.idx_tup_read"] <= in_probed_buckets
 
 
-_STATISTICS = """
-SELECT
-    (SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'proofs')
-        AS proofs_sequential_scans,
-    (SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'proof_phash_bands')
-        AS bands_sequential_scans,
-    (SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'proof_phash_bands_pkey')
-        AS bands_index_rows,
-    (SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'proof_phash_bands_pkey')
-        AS bands_index_scans,
-    (SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'proofs_pkey')
-        AS proofs_index_rows
-"""
-
-
-def settled_statistics(
-    monitor: psycopg.Connection[Any], changed_from: dict[str, int] | None = None
-) -> dict[str, int]:
-    """The access counters of the two tables, once the sessions that touched them have gone
-    and reported (a session reports its counters when it ends), and, with `changed_from`,
-    once the bands index shows the new scans."""
-    deadline = time.monotonic() + 30
-    previous: dict[str, int] | None = None
-    while True:
-        monitor.execute("SELECT pg_stat_clear_snapshot()")
-        others = monitor.execute(
-            "SELECT count(*) AS n FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()
-        row = monitor.execute(_STATISTICS).fetchone()
-        assert row is not None
-        assert others is not None
-        current = {name: int(value or 0) for name, value in row.items()}
-        changed = changed_from is None or (
-            current["bands_index_scans"] > changed_from["bands_index_scans"]
-        )
-        if others["n"] == 0 and changed and current == previous:
-            return current
-        assert time.monotonic() < deadline, f"statistics did not settle: {current}"
-        previous = current
-        time.sleep(0.5)
+_TABLES = ("proofs", "proof_phash_bands")
+_INDEXES = ("proofs_pkey", "proof_phash_bands_pkey")
 
 
 class TestExactAndLocation:

@@ -51,13 +51,6 @@ from tests.support.stacks import free_port
 FAST_RETRY = RetryPolicy(base_seconds=0.05, max_seconds=0.5)
 
 
-@pytest.fixture
-def index(index_dsn: str) -> Iterator[ProofIndex]:
-    with ProofIndex(index_dsn) as opened:
-        opened.create_schema()
-        yield opened
-
-
 @pytest.mark.integration
 def test_upserts_insert_new_proofs_and_a_replay_writes_nothing(index: ProofIndex) -> None:
     batch = proofs(12)

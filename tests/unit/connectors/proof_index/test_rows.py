@@ -3,6 +3,7 @@ credential events mapped to rows and back, what PostgreSQL cannot hold, offsets 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -15,15 +16,24 @@ from connectors.proof_index import (
 from connectors.proof_index.rows import (
     IndexedCredential,
     IndexedProof,
+    UnindexableWindows,
     check_credential_indexable,
     check_indexable,
     credential_row,
     indexed_credential,
     indexed_proof,
     proof_row,
+    signed64,
+    unsigned64,
+    window_rows,
 )
 from connectors.proof_index.service import offsets_to_commit
-from streams.core.codecs.records import CredentialIssued, ProofCreated, ProofLocation
+from streams.core.codecs.records import (
+    CredentialIssued,
+    ProofCreated,
+    ProofLocation,
+    ProofWindow,
+)
 from streams.core.image_fingerprint import ISCC_ALGORITHM
 from tests.support.index_proofs import ISSUED_AT, at, credential, proof
 
@@ -146,3 +156,57 @@ def test_a_credential_postgresql_cannot_hold_is_unindexable(field: str, value: o
         check_credential_indexable(unfit)
     with pytest.raises(UnindexableProof):
         credential_row(unfit, at(0))
+
+
+def with_windows(*windows: ProofWindow) -> ProofCreated:
+    return dataclasses.replace(proof(1), schema_version=2, windows=windows)
+
+
+def test_each_window_of_a_proof_is_a_row_of_its_code_and_signed_hashes() -> None:
+    item = with_windows(
+        ProofWindow(window="global", phash="ffffffffffffffff", dhash="0000000000000001"),
+        ProofWindow(window="br80", phash="8000000000000000", dhash="7fffffffffffffff"),
+    )
+
+    assert window_rows(item) == [
+        (item.proof_id, 0, -1, 1),
+        (item.proof_id, 18, -(2**63), 2**63 - 1),
+    ]
+
+
+def test_a_proof_without_windows_or_outside_the_pipelines_form_has_no_window_rows() -> None:
+    window = ProofWindow(window="global", phash="00000000000000ff", dhash="00000000000000ff")
+    odd = dataclasses.replace(with_windows(window), proof_id="resubmitted")
+
+    assert window_rows(proof(1)) == []
+    assert window_rows(odd) == []
+
+
+@pytest.mark.parametrize(
+    ("windows", "problem"),
+    [
+        ((("c75", "00000000000000ff"),), "no such window 'c75'"),
+        ((("c90", "00000000000000FF"),), "16 lowercase hex digits"),
+        ((("c90", "ff"),), "16 lowercase hex digits"),
+        ((("c90", "00000000000000ff"), ("c90", "00000000000000ff")), "given twice"),
+    ],
+)
+def test_windows_not_in_the_pipelines_form_are_unindexable(
+    windows: tuple[tuple[str, str], ...], problem: str
+) -> None:
+    item = with_windows(*(ProofWindow(window=w, phash=h, dhash=h) for w, h in windows))
+
+    with pytest.raises(UnindexableWindows, match=problem):
+        window_rows(item)
+
+
+@pytest.mark.parametrize("value", [0, 1, 2**63 - 1, 2**63, 2**64 - 1])
+def test_a_hash_survives_the_signed_form_postgresql_holds_it_in(value: int) -> None:
+    assert -(2**63) <= signed64(value) < 2**63
+    assert unsigned64(signed64(value)) == value
+
+
+@pytest.mark.parametrize("value", [-1, 2**64])
+def test_only_64_bit_hashes_have_a_signed_form(value: int) -> None:
+    with pytest.raises(ValueError, match="64-bit"):
+        signed64(value)

@@ -380,9 +380,7 @@ def test_a_progressive_jpeg_reserves_the_coefficients_of_its_full_frame() -> Non
 
     inspect(progressive_jpeg(4000, 3000, "CMYK"), reserve=reserve)
 
-    assert reserved == [
-        decode_cost(500, 375, "JPEG") + 4000 * 3000 * 4 * JPEG_COEFFICIENT_BYTES
-    ]
+    assert reserved == [decode_cost(500, 375, "JPEG") + 4000 * 3000 * 4 * JPEG_COEFFICIENT_BYTES]
 
 
 def test_a_jpeg_of_more_scans_than_the_limit_is_rejected_before_decoding() -> None:

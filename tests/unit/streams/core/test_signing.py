@@ -394,7 +394,10 @@ class TestVerification:
         self, signer: Signer, keyset: KeySet
     ) -> None:
         other = ProofDocument.for_event(
-            event_id="other", tenant="acme", submitted_at_ms=1, source_uri="x",
+            event_id="other",
+            tenant="acme",
+            submitted_at_ms=1,
+            source_uri="x",
             image=FACTS,
             windows=WINDOWS,
             features=FEATURES,
