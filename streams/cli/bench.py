@@ -17,6 +17,8 @@ from streams.devtools.benchmarking.results import (
     MANIFEST_BYTES_TARGET,
     PROOFS_WITH_CREDENTIALS_TARGET,
     BenchResult,
+    broker_share,
+    cores_used,
     met,
 )
 from streams.devtools.benchmarking.runner import BenchPlan, run_bench
@@ -101,12 +103,19 @@ def _print(result: BenchResult) -> None:
         f"({limit.cpu_seconds_per_event * 1000:.1f} ms CPU per event; the loop reached "
         f"{1 / limit.wall_seconds_per_event:.1f} events/s of wall-clock time here)"
     )
+    console.print(
+        f"of the machine's limit: events/s over {limit.events_per_second:.1f}, the limit of the "
+        f"{limit.cores} cores available; cores used: each worker's CPU seconds over the burst's"
+    )
     table = Table(title=f"Pipeline, {result.parameters['events']} events per burst")
     for column in (
         "store",
         "workers",
         "events/s",
-        "of limit",
+        "of the machine's limit",
+        "cores used per worker",
+        "CPU efficiency",
+        "broker's CPU share",
         "CPU ms/event",
         "peak RSS",
         "latency p50/p95/p99",
@@ -121,7 +130,10 @@ def _print(result: BenchResult) -> None:
                 store.store,
                 str(run.workers),
                 f"{run.events_per_second:.1f}",
-                f"{run.ratio_to(limit):.0%}",
+                f"{run.machine_ratio(limit):.2f}",
+                cores_used(run),
+                f"{run.cpu_efficiency(limit):.2f}",
+                broker_share(run, limit),
                 f"{run.cpu_seconds_per_event * 1000:.1f}",
                 f"{max(run.peak_rss_bytes) / 2**20:.0f} MB",
                 f"{latency['p50_ms']:.0f}/{latency['p95_ms']:.0f}/{latency['p99_ms']:.0f} ms"

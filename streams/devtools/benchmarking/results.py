@@ -21,6 +21,8 @@ __all__ = [
     "Machine",
     "StoreResult",
     "Throughput",
+    "broker_share",
+    "cores_used",
     "credentials_table",
     "met",
     "percentile",
@@ -83,27 +85,54 @@ class ComputeLimit:
 @dataclass(frozen=True)
 class Throughput:
     """A burst of `events` through `workers` workers, from the first event submitted to the
-    last proof published."""
+    last proof published, with the CPU seconds each worker and the broker used meanwhile
+    (`broker_cpu_seconds` is None when the broker's process could not be read)."""
 
     workers: int
     events: int
     seconds: float
-    cpu_seconds: float
+    worker_cpu_seconds: tuple[float, ...]
     peak_rss_bytes: tuple[int, ...]
+    broker_cpu_seconds: float | None = None
 
     @property
     def events_per_second(self) -> float:
         return self.events / self.seconds
 
     @property
+    def cpu_seconds(self) -> float:
+        return sum(self.worker_cpu_seconds)
+
+    @property
     def cpu_seconds_per_event(self) -> float:
         return self.cpu_seconds / self.events
 
+    @property
+    def cores_used_per_worker(self) -> tuple[float, ...]:
+        """The cores each worker kept busy on average: its CPU seconds over the burst's."""
+        return tuple(cpu / self.seconds for cpu in self.worker_cpu_seconds)
+
+    @property
+    def broker_cores_used(self) -> float | None:
+        if self.broker_cpu_seconds is None:
+            return None
+        return self.broker_cpu_seconds / self.seconds
+
+    def machine_ratio(self, limit: ComputeLimit) -> float:
+        """Throughput over the compute limit of every core available: the share of what the
+        machine could prove that the workers prove, whatever the number of workers."""
+        return self.events_per_second / limit.events_per_second
+
     def ratio_to(self, limit: ComputeLimit) -> float:
-        """Throughput over the compute limit of as many cores as there are workers (one core
-        each, at most the cores available)."""
+        """Throughput over the compute limit of one core per worker (at most the cores
+        available); above 1 when a worker proves on more than one core."""
         cores = min(self.workers, limit.cores)
         return self.events_per_second / (limit.events_per_second_per_core * cores)
+
+    def broker_cpu_share(self, limit: ComputeLimit) -> float | None:
+        """The share of the available cores the broker kept busy during the burst."""
+        broker = self.broker_cores_used
+        return None if broker is None else broker / limit.cores
 
     def cpu_efficiency(self, limit: ComputeLimit) -> float:
         """The limit's CPU seconds per event over the pipeline's: how much of the CPU a worker
@@ -215,9 +244,10 @@ class BenchResult:
 def summary_table(result: BenchResult) -> str:
     """The figures as a Markdown table, one row per store and worker count."""
     lines = [
-        "| store | workers | events/s | of compute limit | CPU s/event | peak RSS/worker "
-        "| p50 / p95 / p99 latency at half saturation | speed-up |",
-        "|---|---:|---:|---:|---:|---:|---|---:|",
+        f"| store | workers | events/s | of the machine's limit ({result.limit.cores} cores) "
+        "| cores used per worker | CPU efficiency | broker's CPU share | CPU s/event "
+        "| peak RSS/worker | p50 / p95 / p99 latency at half saturation | speed-up |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     limit = result.limit
     for store in result.stores:
@@ -226,8 +256,9 @@ def summary_table(result: BenchResult) -> str:
             one = run is store.one_worker
             lines.append(
                 f"| {store.store} | {run.workers} | {run.events_per_second:.1f} "
-                f"| {run.ratio_to(limit):.0%} | {run.cpu_seconds_per_event:.3f} "
-                f"| {max(run.peak_rss_bytes) / 2**20:.0f} MB "
+                f"| {run.machine_ratio(limit):.2f} | {cores_used(run)} "
+                f"| {run.cpu_efficiency(limit):.2f} | {broker_share(run, limit)} "
+                f"| {run.cpu_seconds_per_event:.3f} | {max(run.peak_rss_bytes) / 2**20:.0f} MB "
                 + (
                     f"| {latency['p50_ms']:.0f} / {latency['p95_ms']:.0f} / "
                     f"{latency['p99_ms']:.0f} ms at {latency['rate_events_per_second']:.1f}/s "
@@ -237,6 +268,17 @@ def summary_table(result: BenchResult) -> str:
                 + ("| |" if one else f"| {store.speed_up:.2f}x |")
             )
     return "\n".join(lines)
+
+
+def cores_used(run: Throughput) -> str:
+    """The cores each worker of `run` used, as a table shows them: `1.42` or `0.95 / 0.91`."""
+    return " / ".join(f"{cores:.2f}" for cores in run.cores_used_per_worker)
+
+
+def broker_share(run: Throughput, limit: ComputeLimit) -> str:
+    """The broker's CPU share during `run` as a table shows it, or `n/a` when unread."""
+    share = run.broker_cpu_share(limit)
+    return "n/a" if share is None else f"{share:.0%}"
 
 
 def credentials_table(result: BenchResult) -> str:
@@ -268,8 +310,12 @@ def _throughput_json(run: Throughput, limit: ComputeLimit) -> dict[str, Any]:
         "seconds": _round(run.seconds),
         "events_per_second": _round(run.events_per_second),
         "ratio_to_limit": _round(run.ratio_to(limit), 3),
+        "machine_ratio": _round(run.machine_ratio(limit), 3),
         "cpu_seconds_per_event": _round(run.cpu_seconds_per_event, 5),
         "cpu_efficiency": _round(run.cpu_efficiency(limit), 3),
+        "cores_used_per_worker": [_round(cores, 3) for cores in run.cores_used_per_worker],
+        "broker_cores_used": _optional_round(run.broker_cores_used, 3),
+        "broker_cpu_share": _optional_round(run.broker_cpu_share(limit), 3),
         "peak_rss_mb_per_worker": [_round(rss / 2**20, 1) for rss in run.peak_rss_bytes],
     }
 
@@ -311,3 +357,7 @@ def _credentials_json(result: StoreResult, limit: ComputeLimit) -> dict[str, Any
 
 def _round(value: float, digits: int = 2) -> float:
     return round(value, digits)
+
+
+def _optional_round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)

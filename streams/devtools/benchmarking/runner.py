@@ -183,7 +183,7 @@ class _Bench:
                 workers=len(issuers),
                 events=len(issued),
                 seconds=self._seconds_since_submitted(settings, issued, f"{store}, credentials"),
-                cpu_seconds=_cpu_seconds(issuers) - cpu_before,
+                worker_cpu_seconds=_since(cpu_before, _cpu_seconds(issuers)),
                 peak_rss_bytes=_peak_rss_bytes(issuers),
             )
         manifests = read_credentials(settings, count=len(issued), timeout=60 + len(issued))
@@ -240,20 +240,33 @@ class _Bench:
 
     def _burst(self, settings: Settings, workers: list[WorkerProcess], label: str) -> Throughput:
         count = len(self.picks)
-        cpu_before = _cpu_seconds(workers)
+        cpu_before, broker_before = _cpu_seconds(workers), self._broker_cpu_seconds()
         publisher = ImageReferencePublisher(settings)
         for reference in self._references(settings, "burst", count):
             publisher.publish(reference, key=reference.event_id.encode())
         publisher.close()
         proofs = self._collect(settings, PROOFS_CREATED, "burst", count, label)
-        cpu = _cpu_seconds(workers) - cpu_before
+        cpu, broker = _cpu_seconds(workers), self._broker_cpu_seconds()
         return Throughput(
             workers=len(workers),
             events=count,
             seconds=self._seconds_since_submitted(settings, proofs, label),
-            cpu_seconds=cpu,
+            worker_cpu_seconds=_since(cpu_before, cpu),
             peak_rss_bytes=_peak_rss_bytes(workers),
+            broker_cpu_seconds=(
+                None if broker is None or broker_before is None else broker - broker_before
+            ),
         )
+
+    def _broker_cpu_seconds(self) -> float | None:
+        """The CPU seconds of the broker this run started, or None if /proc does not show it."""
+        pid = self.stack.kafka.running_pid()
+        if pid is None:
+            return None
+        try:
+            return cpu_seconds(pid)
+        except OSError:
+            return None
 
     def _seconds_since_submitted(
         self, settings: Settings, outputs: dict[bytes, Record], label: str
@@ -309,8 +322,13 @@ class _Bench:
         return found
 
 
-def _cpu_seconds(workers: Sequence[WorkerProcess]) -> float:
-    return sum(cpu_seconds(_pid(worker)) for worker in workers)
+def _cpu_seconds(workers: Sequence[WorkerProcess]) -> tuple[float, ...]:
+    return tuple(cpu_seconds(_pid(worker)) for worker in workers)
+
+
+def _since(before: tuple[float, ...], after: tuple[float, ...]) -> tuple[float, ...]:
+    """Each worker's CPU seconds between two readings of `_cpu_seconds`."""
+    return tuple(now - then for then, now in zip(before, after, strict=True))
 
 
 def _peak_rss_bytes(workers: Sequence[WorkerProcess]) -> tuple[int, ...]:

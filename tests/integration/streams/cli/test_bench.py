@@ -51,6 +51,12 @@ def test_quick_bench_writes_every_figure_for_both_stores(tmp_path: Path) -> None
             assert burst["events"] == document["parameters"]["events"]
             assert burst["events_per_second"] > 0
             assert burst["ratio_to_limit"] > 0
+            assert burst["machine_ratio"] == pytest.approx(
+                burst["events_per_second"] / limit["events_per_second"], abs=0.01
+            )
+            assert len(burst["cores_used_per_worker"]) == workers
+            assert all(cores > 0 for cores in burst["cores_used_per_worker"])
+            assert burst["broker_cpu_share"] > 0
             assert burst["cpu_seconds_per_event"] > 0
             assert len(burst["peak_rss_mb_per_worker"]) == workers
             assert all(rss > 0 for rss in burst["peak_rss_mb_per_worker"])

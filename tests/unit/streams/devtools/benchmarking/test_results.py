@@ -22,14 +22,21 @@ from streams.devtools.benchmarking.results import (
 LIMIT = ComputeLimit(cpu_seconds_per_event=0.05, cores=2, wall_seconds_per_event=0.08)
 
 
-def throughput(workers: int, events_per_second: float, cpu_per_event: float) -> Throughput:
+def throughput(
+    workers: int,
+    events_per_second: float,
+    cpu_per_event: float,
+    broker_cpu_seconds: float | None = None,
+) -> Throughput:
+    """A burst of 1,000 events whose CPU the workers shared equally."""
     events = 1000
     return Throughput(
         workers=workers,
         events=events,
         seconds=events / events_per_second,
-        cpu_seconds=cpu_per_event * events,
+        worker_cpu_seconds=tuple(cpu_per_event * events / workers for _ in range(workers)),
         peak_rss_bytes=tuple(300 * 2**20 for _ in range(workers)),
+        broker_cpu_seconds=broker_cpu_seconds,
     )
 
 
@@ -48,7 +55,7 @@ def store_result(
 ) -> StoreResult:
     return StoreResult(
         store=store,
-        one_worker=throughput(1, 18.0, 0.0625),
+        one_worker=throughput(1, 18.0, 0.0625, broker_cpu_seconds=11.11),
         two_workers=throughput(2, 32.4, 0.0625),
         latency=Latency(rate=9.0, milliseconds=tuple(float(ms) for ms in range(1, 201))),
         with_credentials=credentials or with_credentials(),
@@ -104,6 +111,41 @@ def test_more_workers_than_cores_are_compared_with_every_core() -> None:
     assert throughput(4, 30.0, 0.05).ratio_to(LIMIT) == pytest.approx(0.75)
 
 
+def test_the_machine_ratio_compares_one_worker_with_every_core_of_the_limit() -> None:
+    assert throughput(1, 34.0, 0.05).machine_ratio(LIMIT) == pytest.approx(0.85)
+
+
+def test_the_machine_ratio_does_not_depend_on_the_number_of_workers() -> None:
+    assert throughput(2, 34.0, 0.05).machine_ratio(LIMIT) == pytest.approx(0.85)
+
+
+def test_cores_used_are_each_worker_cpu_seconds_over_the_burst_seconds() -> None:
+    run = Throughput(
+        workers=2,
+        events=100,
+        seconds=10.0,
+        worker_cpu_seconds=(9.5, 7.0),
+        peak_rss_bytes=(1, 1),
+    )
+
+    assert run.cores_used_per_worker == pytest.approx((0.95, 0.7))
+    assert run.cpu_seconds == pytest.approx(16.5)
+
+
+def test_the_broker_share_is_its_cores_used_over_the_cores_available() -> None:
+    run = throughput(1, 20.0, 0.05, broker_cpu_seconds=25.0)
+
+    assert run.broker_cores_used == pytest.approx(0.5)
+    assert run.broker_cpu_share(LIMIT) == pytest.approx(0.25)
+
+
+def test_an_unread_broker_has_no_share() -> None:
+    run = throughput(1, 20.0, 0.05)
+
+    assert run.broker_cores_used is None
+    assert run.broker_cpu_share(LIMIT) is None
+
+
 def test_cpu_efficiency_is_the_limit_cpu_over_the_pipeline_cpu_per_event() -> None:
     assert throughput(1, 10.0, 0.1).cpu_efficiency(LIMIT) == pytest.approx(0.5)
 
@@ -145,11 +187,18 @@ def test_result_json_holds_every_figure_per_store() -> None:
         "seconds": 55.56,
         "events_per_second": 18.0,
         "ratio_to_limit": 0.9,
+        "machine_ratio": 0.45,
         "cpu_seconds_per_event": 0.0625,
         "cpu_efficiency": 0.8,
+        "cores_used_per_worker": [1.125],
+        "broker_cores_used": 0.2,
+        "broker_cpu_share": 0.1,
         "peak_rss_mb_per_worker": [300.0],
     }
     assert filesystem["two_workers"]["ratio_to_limit"] == 0.81
+    assert filesystem["two_workers"]["machine_ratio"] == 0.81
+    assert filesystem["two_workers"]["cores_used_per_worker"] == [1.012, 1.012]
+    assert filesystem["two_workers"]["broker_cpu_share"] is None
     assert filesystem["two_workers"]["peak_rss_mb_per_worker"] == [300.0, 300.0]
     assert filesystem["speed_up"] == 1.8
     assert filesystem["latency_at_half_saturation"]["p99_ms"] == 198.0
@@ -165,7 +214,8 @@ def test_summary_table_has_a_row_per_store_and_worker_count() -> None:
         [" s3 ", " 1 "],
         [" s3 ", " 2 "],
     ]
-    assert "90%" in rows[0]
+    assert "| 0.45 | 1.12 | 0.80 | 10% |" in rows[0]
+    assert "| 0.81 | 1.01 / 1.01 | 0.80 | n/a |" in rows[1]
     assert "100 / 190 / 198 ms at 9.0/s" in rows[0]
     assert "1.80x" in rows[1]
 
