@@ -12,7 +12,7 @@ verdict also reports the image's Content Credentials (`streams.core.credential_v
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Protocol
@@ -393,6 +393,7 @@ class Verifier:
     def _verdict(self, query: _Query) -> Verdict:
         """The verdict of the first candidate that says something about the image."""
         failures: list[Verdict] = []
+        tried: set[str] = set()
         candidates = self.lookalikes(
             query.image,
             tenant=query.tenant,
@@ -400,17 +401,13 @@ class Verifier:
             max_dhash_distance=query.max_dhash_distance,
             limit=self._max_candidates,
         )
-        tried = set()
-        for candidate in candidates:
-            tried.add(candidate.proof_id)
-            verdict = self._judge(candidate.proof_id, query, partial(_by_hashes, query))
-            if verdict is not None and verdict.verified:
-                return verdict
-            failures.extend([verdict] if verdict is not None else [])
-        if self._windows is not None:
-            verdict = self._verdict_by_windows(query, tried, failures)
-            if verdict is not None:
-                return verdict
+        verdict = self._first_verified(
+            _noting(candidates, tried), query, partial(_by_hashes, query), failures
+        )
+        if verdict is None and self._windows is not None:
+            verdict = self._verdict_by_windows(self._windows, query, tried, failures)
+        if verdict is not None:
+            return verdict
         if failures:
             return failures[0]
         scope = f" of tenant {query.tenant!r}" if query.tenant is not None else ""
@@ -423,14 +420,12 @@ class Verifier:
         )
 
     def _verdict_by_windows(
-        self, query: _Query, tried: set[str], failures: list[Verdict]
+        self, windows: WindowSearch, query: _Query, tried: set[str], failures: list[Verdict]
     ) -> Verdict | None:
-        """Stages 2 and 3: the first proof verified by a window, else by its local features."""
-        assert self._windows is not None
+        """Stages 2 and 3: the first proof verified by a window, else by its local features,
+        among the proofs `windows` finds that stage 1 has not `tried`."""
         copy_windows = query_windows(query.luma)
-        matches = self._windows.near_windows(
-            copy_windows, self._window_search_distance, query.tenant
-        )
+        matches = windows.near_windows(copy_windows, self._window_search_distance, query.tenant)
         comparisons = {
             proof_id: comparison
             for proof_id, comparison in window_comparisons(copy_windows, matches).items()
@@ -441,23 +436,35 @@ class Verifier:
             for proof_id, comparison in comparisons.items()
             if comparison.matching_window is not None
         )
-        for _, proof_id in by_window[: self._max_candidates]:
-            verdict = self._judge(proof_id, query, partial(_by_windows, copy_windows))
-            if verdict is not None and verdict.verified:
-                return verdict
-            failures.extend([verdict] if verdict is not None else [])
-        if self._features is None:
-            return None
+        verdict = self._first_verified(
+            (proof_id for _, proof_id in by_window[: self._max_candidates]),
+            query,
+            partial(_by_windows, copy_windows),
+            failures,
+        )
+        if verdict is not None or self._features is None:
+            return verdict
         unmatched = {
             proof_id: comparison
             for proof_id, comparison in comparisons.items()
             if comparison.matching_window is None
         }
-        for proof_id in geometric_candidates(unmatched):
-            verdict = self._judge(proof_id, query, partial(self._by_features, query))
-            if verdict is not None and verdict.verified:
+        return self._first_verified(
+            geometric_candidates(unmatched), query, partial(self._by_features, query), failures
+        )
+
+    def _first_verified(
+        self, proof_ids: Iterable[str], query: _Query, rule: _Rule, failures: list[Verdict]
+    ) -> Verdict | None:
+        """The first of `proof_ids` that verifies the image by `rule`; the verdicts of proofs
+        that cannot be trusted on the way are added to `failures`."""
+        for proof_id in proof_ids:
+            verdict = self._judge(proof_id, query, rule)
+            if verdict is None:
+                continue
+            if verdict.verified:
                 return verdict
-            failures.extend([verdict] if verdict is not None else [])
+            failures.append(verdict)
         return None
 
     def _judge(self, proof_id: str, query: _Query, rule: _Rule) -> Verdict | None:
@@ -537,6 +544,13 @@ class Verifier:
 _Rule = Callable[[ProofDocument], "Similarity | str | None"]
 """Whether a signed document covers the image: the similarity found, None when it does not, or
 why the proof cannot be used."""
+
+
+def _noting(candidates: Iterable[Lookalike], tried: set[str]) -> Iterator[str]:
+    """The proof ids of `candidates`, each added to `tried` as it is taken."""
+    for candidate in candidates:
+        tried.add(candidate.proof_id)
+        yield candidate.proof_id
 
 
 def _by_hashes(query: _Query, document: ProofDocument) -> Similarity | None:
