@@ -305,11 +305,13 @@ def _windows(data: object) -> tuple[WindowHash, ...]:
             raise ValueError(f"{where} must be an object")
         _require_keys(entry, _WINDOW_KEYS, where)
         name = _text(entry, "window", where)
-        if name not in Window._value2member_map_:
-            raise ValueError(f"{where}.window is not a known window: {name!r}")
+        try:
+            window = Window(name)
+        except ValueError:
+            raise ValueError(f"{where}.window is not a known window: {name!r}") from None
         windows.append(
             WindowHash(
-                window=Window(name),
+                window=window,
                 phash=int(_text(entry, "phash", where, _IMAGE_HASH), 16),
                 dhash=int(_text(entry, "dhash", where, _IMAGE_HASH), 16),
             )
