@@ -52,10 +52,13 @@ HOSTILE_PER_HALF = 150
 VALID_AFTER = 30
 MAX_IMAGE_BYTES = 8_000_000
 MAX_IMAGE_PIXELS = 20_000_000
-# Measured (2 CPUs): about 200 MB proving small images, 235-255 MB at the peak of a hostile
-# half (up to four 9-megapixel PNGs decoded at once); the second half peaked 0-20 MB higher.
+# Measured (2 CPUs): about 200 MB proving small images, 210-290 MB at the peak of a hostile
+# half (up to four 9-megapixel PNGs decoded at once, about 45 MB each). Which of them overlap is
+# timing: over six runs the second half peaked 15 MB lower to 43 MB higher than the first, the
+# same mix. The tolerance admits one more such decode at the peak, not a leak of a few MB per
+# event.
 RSS_BOUND_MB = 400
-RSS_GROWTH_TOLERANCE_MB = 40
+RSS_GROWTH_TOLERANCE_MB = 60
 ALLOWED_HOST = "images.internal.test"
 STAGES = {
     "DecodeFailed": "decode",
