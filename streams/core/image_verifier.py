@@ -38,6 +38,7 @@ from streams.core.stores.base import ProofNotFound, ProofStore, features_key
 from streams.core.window_hashes import (
     WindowComparison,
     WindowHash,
+    comparable_windows,
     compare_windows,
     geometric_candidates,
     query_windows,
@@ -586,7 +587,7 @@ def _window_distances(
     return min(
         ((c.phash ^ matched.phash).bit_count(), (c.dhash ^ matched.dhash).bit_count())
         for c in copy_windows
-        if compare_windows([c], [matched]) is not None
+        if comparable_windows(c.window, matched.window)
     )
 
 

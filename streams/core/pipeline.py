@@ -39,7 +39,7 @@ from streams.core.stores.base import (
     StoreMisconfigured,
     features_key,
 )
-from streams.core.window_hashes import WindowHash, proof_windows
+from streams.core.window_hashes import WindowHash, hash_hex, proof_windows
 
 __all__ = [
     "MAX_ID_CHARS",
@@ -148,7 +148,7 @@ def proof_event(document: ProofDocument, signed: SignedProof, stored: StoredProo
     windows = None
     if document.windows is not None:
         windows = tuple(
-            ProofWindow(window=str(w.window), phash=f"{w.phash:016x}", dhash=f"{w.dhash:016x}")
+            ProofWindow(window=str(w.window), phash=hash_hex(w.phash), dhash=hash_hex(w.dhash))
             for w in document.windows
         )
     return ProofCreated(

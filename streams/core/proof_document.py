@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from streams.core.clock import from_epoch_millis
 from streams.core.imaging import ImageFacts
 from streams.core.signing import b64url_encode
-from streams.core.window_hashes import Window, WindowHash
+from streams.core.window_hashes import Window, WindowHash, hash_hex
 
 __all__ = [
     "PROOF_VERSION",
@@ -185,7 +185,7 @@ class ProofDocument:
         }
         if self.windows is not None:
             document["windows"] = [
-                {"window": str(w.window), "phash": _hex64(w.phash), "dhash": _hex64(w.dhash)}
+                {"window": str(w.window), "phash": hash_hex(w.phash), "dhash": hash_hex(w.dhash)}
                 for w in self.windows
             ]
         if self.features is not None:
@@ -277,10 +277,6 @@ def storage_key(prefix: str, proof_id: str, issued_at_ms: int, *, extension: str
         raise ValueError(f"issued_at_ms must be non-negative, not {issued_at_ms}")
     issued = from_epoch_millis(issued_at_ms)
     return f"{prefix}{issued:%Y/%m/%d}/{proof_id}.{extension}"
-
-
-def _hex64(value: int) -> str:
-    return f"{value:016x}"
 
 
 def _check_windows(windows: tuple[WindowHash, ...]) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "comparable_windows",
     "compare_windows",
     "geometric_candidates",
+    "hash_hex",
     "proof_windows",
     "query_windows",
     "trim_box",
@@ -205,6 +206,11 @@ def query_windows(luma: Image.Image) -> tuple[WindowHash, ...]:
         _hash(trimmed, Window.GLOBAL),
         *(_hash(trimmed.crop(_window_box(width, height, w).as_tuple()), w) for w in _QUERY_WINDOWS),
     )
+
+
+def hash_hex(value: int) -> str:
+    """A 64-bit hash as 16 lowercase hex digits, the way `imagehash` writes one."""
+    return f"{value:016x}"
 
 
 def comparable_windows(copy: Window, proof: Window) -> bool:

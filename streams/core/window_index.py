@@ -24,6 +24,7 @@ from streams.core.window_hashes import (
     WindowHash,
     comparable_windows,
     compare_windows,
+    hash_hex,
 )
 
 __all__ = [
@@ -77,7 +78,7 @@ class WindowIndex:
 
     def add(self, proof_id: str, tenant: str, windows: Iterable[WindowHash]) -> None:
         for window in windows:
-            phash, dhash = _hex(window.phash), _hex(window.dhash)
+            phash, dhash = hash_hex(window.phash), hash_hex(window.dhash)
             self._by_phash[window.window].add(IndexEntry(proof_id, tenant, phash, dhash))
             self._by_dhash[window.window].add(IndexEntry(proof_id, tenant, dhash, phash))
 
@@ -94,7 +95,7 @@ class WindowIndex:
                     (self._by_dhash[window], copy_window.dhash, True),
                 )
                 for index, value, by_dhash in searches:
-                    for match in index.nearest(_hex(value), max_distance, tenant):
+                    for match in index.nearest(hash_hex(value), max_distance, tenant):
                         first, second = int(match.entry.phash, 16), int(match.entry.dhash, 16)
                         phash, dhash = (second, first) if by_dhash else (first, second)
                         found[match.entry.proof_id, window] = WindowMatch(
@@ -118,6 +119,3 @@ def window_comparisons(
             comparisons[proof_id] = comparison
     return comparisons
 
-
-def _hex(value: int) -> str:
-    return f"{value:016x}"

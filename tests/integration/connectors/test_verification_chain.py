@@ -23,7 +23,7 @@ from connectors.output_topics import read_dead_letters, read_proofs
 from connectors.proof_index import ProofIndex, ProofIndexService
 from connectors.proof_index.verifying import build_verifier, stored_proofs
 from connectors.verify_service.api_keys import issue_api_key
-from streams.core.image_verifier import Finding
+from streams.core.image_verifier import Finding, Verifier
 from streams.core.signing import load_key_set
 from streams.devtools.benchmarking.cdn_copies import CopyFamily, cdn_copy
 from streams.devtools.devstack.stack import LocalStack
@@ -56,6 +56,21 @@ def ingest_directory(settings: Settings, directory: Path) -> str:
     return result.stdout + result.stderr
 
 
+def index_proofs(settings: Settings, dsn: str, count: int) -> int:
+    """Run the proof index service until it has read `count` proof events; how many it wrote."""
+    service = ProofIndexService(
+        settings, dsn, f"proof-index-{uuid.uuid4().hex[:8]}", poll_timeout=0.5
+    )
+    return service.run(stop_after=count, idle_timeout=30).written
+
+
+def verifier_over(settings: Settings, index: ProofIndex) -> Verifier:
+    """What `credlink verify` builds for each image, built once for hundreds of them."""
+    return build_verifier(
+        settings, index, load_key_set(settings.signing.keyset_file), stored_proofs(settings, index)
+    )
+
+
 def credlink_verify(settings: Settings, dsn: str, image: Path) -> tuple[int, dict[str, object]]:
     """`credlink verify --json` as a user runs it: the console script, settings from env."""
     result = subprocess.run(
@@ -86,24 +101,14 @@ def test_cdn_copies_of_ingested_images_are_verified_and_unrelated_images_are_not
     proof_of = {proof.sha256: proof.proof_id for proof in proofs}
     assert len(proof_of) == len(ORIGINALS)
 
-    service = ProofIndexService(
-        settings, index_dsn, f"proof-index-{uuid.uuid4().hex[:8]}", poll_timeout=0.5
-    )
-    indexed = service.run(stop_after=len(proofs), idle_timeout=30)
-    assert indexed.written == len(ORIGINALS)
+    assert index_proofs(settings, index_dsn, len(proofs)) == len(ORIGINALS)
 
     copies = tmp_path / "copies"
     copies.mkdir()
     recalled: Counter[str] = Counter()
     false_positives: list[str] = []
     with ProofIndex(index_dsn) as index:
-        # What `credlink verify` builds for each image, built once for hundreds of them.
-        verifier = build_verifier(
-            settings,
-            index,
-            load_key_set(settings.signing.keyset_file),
-            stored_proofs(settings, index),
-        )
+        verifier = verifier_over(settings, index)
         for data in originals.values():
             expected = proof_of[hashlib.sha256(data).hexdigest()]
             for name, transform in CDN_TRANSFORMS.items():
@@ -183,20 +188,12 @@ def test_cropped_padded_and_overlaid_copies_are_verified_through_the_chain(
         proofs = read_proofs(settings, count=len(TEXTURED), timeout=180)
     assert {proof.schema_version for proof in proofs} == {2}
     proof_of = {proof.sha256: proof.proof_id for proof in proofs}
-    service = ProofIndexService(
-        settings, index_dsn, f"proof-index-{uuid.uuid4().hex[:8]}", poll_timeout=0.5
-    )
-    assert service.run(stop_after=len(proofs), idle_timeout=30).written == len(TEXTURED)
+    assert index_proofs(settings, index_dsn, len(proofs)) == len(TEXTURED)
 
     found: dict[CopyFamily, list[bool]] = {family: [] for family in GEOMETRIC_FAMILIES}
     methods: Counter[str] = Counter()
     with ProofIndex(index_dsn) as index:
-        verifier = build_verifier(
-            settings,
-            index,
-            load_key_set(settings.signing.keyset_file),
-            stored_proofs(settings, index),
-        )
+        verifier = verifier_over(settings, index)
         for seed, picture in pictures.items():
             expected = proof_of[hashlib.sha256(textured_jpeg(seed)).hexdigest()]
             for family in GEOMETRIC_FAMILIES:
