@@ -20,9 +20,7 @@ from streams.settings import get_settings
 
 __all__ = ["Dsn", "app", "checked_dsn", "index_setup_errors"]
 
-app = typer.Typer(
-    help="The proof index: proofs.created kept queryable in PostgreSQL.", no_args_is_help=True
-)
+app = typer.Typer(help="The downstream proof index in PostgreSQL.", no_args_is_help=True)
 
 Dsn = Annotated[
     str,

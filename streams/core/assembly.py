@@ -14,8 +14,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 
 from streams.core.certificates import load_certificate_chain, load_trust_anchors
-from streams.core.content_credentials import CredentialIssuer
-from streams.core.credential_pipeline import CredentialPipeline
 from streams.core.errors import SetupError
 from streams.core.fetching import FetchPolicy, ImageFetcher
 from streams.core.memory_budget import MemoryBudget
@@ -46,6 +44,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+    from streams.core.content_credentials import CredentialIssuer
+    from streams.core.credential_pipeline import CredentialPipeline
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -96,6 +97,11 @@ def build_signer(settings: Settings) -> Signer:
 
 def build_credential_issuer(settings: Settings) -> CredentialIssuer:
     """The C2PA manifest signer: the signing key under CREDLINK_C2PA_CERTIFICATE_CHAIN_FILE."""
+    # The C2PA and ISCC libraries (about 7 MB) are loaded by the processes that issue
+    # credentials only. Those build their issuer as they start, so a missing library still
+    # stops them there.
+    from streams.core.content_credentials import CredentialIssuer
+
     chain_file = settings.c2pa.certificate_chain_file
     if chain_file is None:
         raise SetupError(
@@ -183,6 +189,9 @@ def build_credential_pipeline(
 ) -> CredentialPipeline:
     """The credentials stage of the settings: the proof pipeline's fetcher, limits and store,
     decoding pictures on `hashing`."""
+    # Imports the C2PA library too: see `build_credential_issuer`.
+    from streams.core.credential_pipeline import CredentialPipeline
+
     return CredentialPipeline(
         fetcher=build_fetcher(settings, instrument),
         issuer=build_credential_issuer(settings),

@@ -32,12 +32,6 @@ from streams.kafka.lag import LagProbe
 from streams.kafka.topics import PROOFS_CREATED, SUBMITTED, TopicSpec, tenant_repartition_topic
 from streams.kafka.transport import Transport
 from streams.kafka.web import is_ready, register_endpoints
-from streams.ops.error_reporting import (
-    RELEASE,
-    SentryObserver,
-    init_error_reporting,
-    settings_secrets,
-)
 from streams.ops.metrics import PipelineMetrics, TableMetrics, WorkerMetrics, new_registry
 from streams.settings import Settings
 
@@ -193,14 +187,22 @@ def _faust_app(settings: Settings, app_id: str) -> faust.App:
 def _observer(settings: Settings, metrics: WorkerMetrics, agent: str) -> PipelineObserver:
     """The metrics of `agent`, and its Sentry reports when a DSN is set."""
     observers: list[PipelineObserver] = [PipelineMetrics(metrics, agent)]
-    if init_error_reporting(
-        settings.monitoring.sentry_dsn.get_secret_value()
-        if settings.monitoring.sentry_dsn
-        else None,
-        environment=settings.monitoring.sentry_environment,
-        release=RELEASE,
-        secrets=settings_secrets(settings),
-    ):
+    dsn = settings.monitoring.sentry_dsn
+    if dsn:
+        # The Sentry SDK is loaded by the workers that report to Sentry only.
+        from streams.ops.error_reporting import (
+            RELEASE,
+            SentryObserver,
+            init_error_reporting,
+            settings_secrets,
+        )
+
+        init_error_reporting(
+            dsn.get_secret_value(),
+            environment=settings.monitoring.sentry_environment,
+            release=RELEASE,
+            secrets=settings_secrets(settings),
+        )
         observers.append(SentryObserver(agent))
     return CompositeObserver(observers)
 

@@ -7,7 +7,6 @@ with only the `.avsc` files); with one, in the Confluent Schema Registry framing
 from __future__ import annotations
 
 from streams.core.codecs import Codec, SchemaSet, SingleObjectCodec
-from streams.kafka.schema_registry import PatientCodec, RegistryCodec, registry_client
 from streams.settings import KafkaSettings
 
 __all__ = ["codec_for", "command_codec_for"]
@@ -30,6 +29,10 @@ def codec_for(
     known = schemas if schemas is not None else SchemaSet.load()
     if registry_url is None:
         return SingleObjectCodec(known, schema_name)
+    # The registry's client and its OAuth libraries (about 7 MB) are loaded by the processes
+    # that use a registry only, as they build their codecs.
+    from streams.kafka.schema_registry import RegistryCodec, registry_client
+
     client = registry_client(registry_url, registry_timeout_seconds)
     return RegistryCodec(known, schema_name, client=client, topic=topic)
 
@@ -44,4 +47,8 @@ def command_codec_for(schema_name: str, *, topic: str, kafka: KafkaSettings) -> 
         registry_url=url,
         registry_timeout_seconds=kafka.schema_registry_timeout_seconds,
     )
-    return codec if url is None else PatientCodec(codec, url)
+    if url is None:
+        return codec
+    from streams.kafka.schema_registry import PatientCodec
+
+    return PatientCodec(codec, url)

@@ -14,8 +14,6 @@ from contextlib import closing, contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, IncompleteReadError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
@@ -112,6 +110,11 @@ def make_s3_client(
     """
     if (access_key_id is None) != (secret_access_key is None):
         raise ValueError("set both the S3 access key id and the secret access key, or neither")
+    # boto3 takes about 10 MB once imported: a worker whose proofs and images are on local
+    # files never builds a client, and never holds it.
+    import boto3
+    from botocore.config import Config
+
     config = Config(
         region_name=region,
         connect_timeout=connect_timeout,
