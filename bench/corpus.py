@@ -6,7 +6,9 @@ Debian packages, into a cache directory outside the repository (nothing here is 
 - distractors/: pictures unrelated to any original, hard ones included: wallpaper renders and
   same-series variants, near-uniform night skies and star fields, GIMP manual screenshots and
   its series of filtered example photos, paper and brick textures, chessboard series;
-- hardneg/: other shots of an original's scene (stereo pairs, other views), reported apart.
+- hardneg/: other shots of an original's scene (stereo pairs, other views), reported apart;
+- photographs/: the originals that are files of their package, as the package ships them (full
+  size, their own format), for `credlink bench --photographs`.
 
 Pictures are flattened to RGB, scaled to at most 1280 pixels a side and saved as PNG; a
 picture within 6 pHash bits of one already kept is skipped. `manifest.csv` lists them.
@@ -22,6 +24,7 @@ import argparse
 import csv
 import io
 import os
+import shutil
 import struct
 import subprocess
 from collections import Counter
@@ -374,6 +377,23 @@ def build(root: Path, unpacked: Path) -> Corpus:
     return corpus
 
 
+def write_photographs(root: Path, unpacked: Path) -> int:
+    """Copy the originals of manifest.csv that are files of their package to photographs/,
+    untouched; how many there are."""
+    folder = root / "photographs"
+    folder.mkdir(exist_ok=True)
+    copied = 0
+    with (root / "manifest.csv").open(newline="") as manifest:
+        for entry in csv.DictReader(manifest):
+            # A '#' names a picture inside a bundle or a tile of a larger one, not a file.
+            if entry["role"] != "original" or "#" in entry["source"]:
+                continue
+            source = unpacked / entry["source"]
+            shutil.copyfile(source, folder / f"{entry['id']}{source.suffix.lower()}")
+            copied += 1
+    return copied
+
+
 def _add_distractors(corpus: Corpus, unpacked: Path) -> None:
     taken = {
         os.path.realpath(unpacked / entry.source)
@@ -445,6 +465,7 @@ def main() -> None:
         print(f"{role:<11} {category:<18} {count}")
     for role in _ROLE_PREFIX:
         print(f"{role:<11} {'total':<18} {sum(1 for e in corpus.entries if e.role == role)}")
+    print(f"photographs at full size: {write_photographs(arguments.cache, unpacked)}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ worker has paid once: lazy imports, first-use tables), reads its resident set (V
 the image with `inspect_image` and reads its high-water mark (VmHWM): the difference is what
 that one picture costs at its peak. Prints a Markdown table, largest first.
 
-    .venv/bin/python bench/decode_memory.py [--seed 20261128]
+    .venv/bin/python bench/decode_memory.py [--seed 20261128] [--photographs DIR]
+
+`--photographs` makes the corpus of real photographs, as `credlink bench --photographs` does.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from streams.devtools.benchmarking.corpus import build_corpus
+from streams.devtools.benchmarking.corpus import build_corpus, photographs_in
 
 IMAGES = 24
 
@@ -49,11 +51,13 @@ print(json.dumps({"baseline_mb": before, "peak_added_mb": megabytes(peak_rss_byt
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=20261128)
+    parser.add_argument("--photographs", type=Path, default=None)
     args = parser.parse_args()
+    photographs = photographs_in(args.photographs) if args.photographs else ()
 
     rows = []
     with tempfile.TemporaryDirectory() as directory:
-        for image in build_corpus(args.seed, IMAGES):
+        for image in build_corpus(args.seed, IMAGES, photographs=photographs):
             path = Path(directory) / image.name
             path.write_bytes(image.data)
             probe = subprocess.run(
@@ -64,7 +68,9 @@ def main() -> None:
             )
             rows.append((image, json.loads(probe.stdout)))
     baseline = min(measured["baseline_mb"] for _, measured in rows)
-    print(f"Seed {args.seed}, {len(rows)} images; a process with the worker's modules imported")
+    source = "real photographs" if photographs else "synthetic pictures"
+    print(f"Seed {args.seed}, {len(rows)} images of {source}; a process with the worker's")
+    print("modules imported")
     print(f"holds {baseline:.0f} MB after inspecting one tiny picture.\n")
     print("| image | format | MP | peak added, MB | bytes per pixel |")
     print("|---|---|---:|---:|---:|")

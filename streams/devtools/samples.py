@@ -14,6 +14,7 @@ __all__ = [
     "CDN_QUALITY",
     "CDN_TRANSFORMS",
     "PICTURE_SIZES",
+    "camera_exif",
     "camera_jpeg",
     "camera_picture",
     "cdn_copy",
@@ -60,12 +61,17 @@ def encode(image: Image.Image, image_format: str, **params: Any) -> bytes:
     return buffer.getvalue()
 
 
-def camera_jpeg(width: int, height: int, seed: int) -> bytes:
-    """A photo as a camera saves it: JPEG quality 90 with EXIF (orientation left at 1)."""
+def camera_exif(seed: int) -> Image.Exif:
+    """The EXIF a camera writes: its maker and a date (orientation left at 1)."""
     exif = Image.Exif()
     exif[0x010F] = "Example Optics"
     exif[0x0132] = f"2024:06:{seed % 28 + 1:02d} 12:00:00"
-    return encode(photo(width, height, seed), "JPEG", quality=90, exif=exif.tobytes())
+    return exif
+
+
+def camera_jpeg(width: int, height: int, seed: int) -> bytes:
+    """A photo as a camera saves it: JPEG quality 90 with EXIF."""
+    return encode(photo(width, height, seed), "JPEG", quality=90, exif=camera_exif(seed).tobytes())
 
 
 def camera_picture(seed: int) -> bytes:

@@ -73,4 +73,5 @@ def measure_limit(
         cpu_seconds_per_event=sum(cpu[pick] for pick in picks) / len(picks),
         cores=available_cores(),
         wall_seconds_per_event=sum(wall[pick] for pick in picks) / len(picks),
+        cpu_seconds_by_image=tuple(cpu),
     )

@@ -14,6 +14,9 @@ from typing import Any
 __all__ = [
     "MANIFEST_BYTES_TARGET",
     "PROOFS_WITH_CREDENTIALS_TARGET",
+    "SMALL_IMAGE_MEGAPIXELS",
+    "SMALL_IMAGE_P99_TARGET_MS",
+    "WAITING_P99_TARGET_MS",
     "BenchResult",
     "ComputeLimit",
     "CredentialsResult",
@@ -33,6 +36,12 @@ PROOFS_WITH_CREDENTIALS_TARGET = 0.95
 """Proof throughput with Content Credentials on, at least this share of it with them off."""
 MANIFEST_BYTES_TARGET = 16 * 1024
 """The largest manifest store of an image, without an embedded thumbnail."""
+SMALL_IMAGE_MEGAPIXELS = 1.0
+"""Images of at most this size must not wait behind the large ones they share partitions with."""
+SMALL_IMAGE_P99_TARGET_MS = 150.0
+"""p99 end-to-end latency of the small images at half saturation."""
+WAITING_P99_TARGET_MS = 100.0
+"""p99 of each event's latency less its image's own compute time, at half saturation."""
 
 
 def met(reached: bool) -> str:
@@ -66,12 +75,14 @@ class ComputeLimit:
 
     The limit is taken from CPU time, which other load on the machine does not stretch: a core
     given to the loop alone proves `1 / cpu_seconds_per_event` events a second. The wall-clock
-    rate the loop reached on this machine at the time is kept beside it.
+    rate the loop reached on this machine at the time is kept beside it, and each distinct
+    image's own CPU seconds (in corpus order).
     """
 
     cpu_seconds_per_event: float
     cores: int
     wall_seconds_per_event: float
+    cpu_seconds_by_image: tuple[float, ...] = ()
 
     @property
     def events_per_second_per_core(self) -> float:
@@ -143,14 +154,41 @@ class Throughput:
 @dataclass(frozen=True)
 class Latency:
     """End-to-end latency (submitted event timestamp to proof event timestamp) of events
-    produced at a steady `rate` per second."""
+    produced at a steady `rate` per second, with each event's image size and its image's own
+    compute time (its CPU seconds in the compute limit's loop), in the same order."""
 
     rate: float
     milliseconds: tuple[float, ...]
+    megapixels: tuple[float, ...] = ()
+    compute_milliseconds: tuple[float, ...] = ()
 
-    def summary(self) -> dict[str, float | int]:
+    def __post_init__(self) -> None:
+        if self.megapixels and len(self.megapixels) != len(self.milliseconds):
+            raise ValueError("one image size per latency")
+        if self.compute_milliseconds and len(self.compute_milliseconds) != len(self.milliseconds):
+            raise ValueError("one compute time per latency")
+
+    @property
+    def small_images(self) -> tuple[float, ...]:
+        """The latencies of the images of at most `SMALL_IMAGE_MEGAPIXELS`."""
+        return tuple(
+            latency
+            for latency, megapixels in zip(self.milliseconds, self.megapixels, strict=True)
+            if megapixels <= SMALL_IMAGE_MEGAPIXELS
+        )
+
+    @property
+    def waiting(self) -> tuple[float, ...]:
+        """Each event's latency less its image's own compute time: what it waited for (other
+        events, the broker, the store), not what it cost."""
+        return tuple(
+            latency - compute
+            for latency, compute in zip(self.milliseconds, self.compute_milliseconds, strict=True)
+        )
+
+    def summary(self) -> dict[str, Any]:
         values = self.milliseconds
-        return {
+        summary: dict[str, Any] = {
             "rate_events_per_second": round(self.rate, 2),
             "events": len(values),
             "p50_ms": percentile(values, 0.50),
@@ -158,6 +196,27 @@ class Latency:
             "p99_ms": percentile(values, 0.99),
             "max_ms": max(values),
         }
+        small = self.small_images if self.megapixels else ()
+        if small:
+            p99 = percentile(small, 0.99)
+            summary["small_images"] = {
+                "max_megapixels": SMALL_IMAGE_MEGAPIXELS,
+                "events": len(small),
+                "p50_ms": percentile(small, 0.50),
+                "p99_ms": p99,
+                "target_p99_ms": SMALL_IMAGE_P99_TARGET_MS,
+                "met": p99 < SMALL_IMAGE_P99_TARGET_MS,
+            }
+        if self.compute_milliseconds:
+            waiting = self.waiting
+            p99 = percentile(waiting, 0.99)
+            summary["waiting"] = {
+                "p50_ms": _round(percentile(waiting, 0.50), 1),
+                "p99_ms": _round(p99, 1),
+                "target_p99_ms": WAITING_P99_TARGET_MS,
+                "met": p99 < WAITING_P99_TARGET_MS,
+            }
+        return summary
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from streams.devtools.samples import encode, photo
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
 CREDLINK = str(Path(sys.executable).parent / "credlink")
@@ -17,6 +19,11 @@ CREDLINK = str(Path(sys.executable).parent / "credlink")
 
 def test_quick_bench_writes_every_figure_for_both_stores(tmp_path: Path) -> None:
     output = tmp_path / "results.json"
+    # Stand-ins for the real photographs a measured run is given: the same code path.
+    photographs = tmp_path / "photographs"
+    photographs.mkdir()
+    for index in range(4):
+        (photographs / f"photo-{index}.png").write_bytes(encode(photo(320, 240, index), "PNG"))
     env = {
         **{key: value for key, value in os.environ.items() if not key.startswith("CREDLINK_")},
         "COLUMNS": "200",
@@ -24,7 +31,10 @@ def test_quick_bench_writes_every_figure_for_both_stores(tmp_path: Path) -> None
         "TMPDIR": str(tmp_path),
     }
     result = subprocess.run(
-        [CREDLINK, "bench", "--quick", "--store", "both", "--output", str(output)],
+        [
+            *(CREDLINK, "bench", "--quick", "--store", "both", "--output", str(output)),
+            *("--photographs", str(photographs)),
+        ],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -43,6 +53,7 @@ def test_quick_bench_writes_every_figure_for_both_stores(tmp_path: Path) -> None
     )
     assert len(document["load_average"]["start"]) == len(document["load_average"]["end"]) == 3
     assert document["corpus"]["events_by_format"].keys() == {"JPEG", "PNG", "WEBP"}
+    assert set(document["corpus"]["sources"]) <= {f"photo-{index}.png" for index in range(4)}
     assert set(document["stores"]) == {"filesystem", "s3"}
     for figures in document["stores"].values():
         for run, workers in (("one_worker", 1), ("two_workers", 2)):
@@ -64,6 +75,10 @@ def test_quick_bench_writes_every_figure_for_both_stores(tmp_path: Path) -> None
         latency = figures["latency_at_half_saturation"]
         assert latency["events"] > 0
         assert 0 <= latency["p50_ms"] <= latency["p95_ms"] <= latency["p99_ms"] <= latency["max_ms"]
+        # Every tiny image is a small one; each event's own compute is less than its latency.
+        assert latency["small_images"]["events"] == latency["events"]
+        assert latency["small_images"]["p99_ms"] == latency["p99_ms"]
+        assert 0 < latency["waiting"]["p99_ms"] < latency["p99_ms"]
         credentials_on = figures["content_credentials"]
         assert credentials_on["proofs"]["events"] == document["parameters"]["events"]
         assert credentials_on["proofs_ratio_to_off"]["value"] > 0
@@ -77,6 +92,7 @@ def test_quick_bench_writes_every_figure_for_both_stores(tmp_path: Path) -> None
         assert manifests["met"] is True
     assert "Content Credentials on" in result.stdout
     assert f"{limit['cores']} cores available" in result.stdout
+    assert "images of at most 1.0 MP p99" in result.stdout
     assert "results written to" in result.stdout
     leftovers = [
         line

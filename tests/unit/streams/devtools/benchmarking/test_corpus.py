@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from streams.devtools.benchmarking.corpus import build_corpus, describe_mix, event_images
-from streams.devtools.samples import decoded
+from pathlib import Path
+
+import pytest
+
+from streams.core.errors import SetupError
+from streams.devtools.benchmarking.corpus import (
+    build_corpus,
+    describe_mix,
+    event_images,
+    photographs_in,
+)
+from streams.devtools.samples import decoded, encode, photo
 
 
 def test_same_seed_gives_the_same_images_and_mix() -> None:
@@ -42,3 +52,53 @@ def test_mix_description_counts_the_events_per_format() -> None:
     assert sum(mix["events_by_format"].values()) == 40
     assert mix["distinct_images"] == 6
     assert mix["megapixels"]["min"] <= mix["megapixels"]["median"] <= mix["megapixels"]["max"]
+
+
+def _photographs(directory: Path, sizes: list[tuple[int, int]]) -> list[Path]:
+    paths = []
+    for index, (width, height) in enumerate(sizes):
+        path = directory / f"photo-{index}.png"
+        path.write_bytes(encode(photo(width, height, index), "PNG"))
+        paths.append(path)
+    return paths
+
+
+def test_photographs_are_scaled_down_to_their_slot_and_encoded_in_its_format(
+    tmp_path: Path,
+) -> None:
+    photographs = _photographs(tmp_path, [(400, 300), (300, 400), (640, 480)])
+
+    corpus = build_corpus(3, 3, photographs=photographs)
+
+    assert [image.format for image in corpus] == ["JPEG", "PNG", "WEBP"]
+    names = {path.name for path in photographs}
+    for image in corpus:
+        picture = decoded(image.data)
+        assert (picture.format, picture.size) == (image.format, (image.width, image.height))
+        assert image.source in names
+        assert image.width * image.height <= 640 * 480
+    # Three slots, three photographs: none used twice while one is left.
+    assert len({image.source for image in corpus}) == 3
+    assert describe_mix(corpus, [0, 1, 2])["sources"] == sorted(names)
+
+
+def test_a_photograph_is_never_scaled_up_past_its_own_size(tmp_path: Path) -> None:
+    photographs = _photographs(tmp_path, [(200, 150)])
+
+    corpus = build_corpus(3, 4, photographs=photographs)
+
+    # The slots of 0.3 MP and more all get the one 0.03 MP photograph at its own size.
+    assert {(image.width, image.height) for image in corpus} == {(200, 150)}
+
+
+def test_photographs_are_found_by_suffix_and_a_directory_without_any_is_refused(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "nested").mkdir()
+    _photographs(tmp_path / "nested", [(40, 30)])
+    (tmp_path / "notes.txt").write_text("not a picture")
+
+    assert [path.name for path in photographs_in(tmp_path)] == ["photo-0.png"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SetupError, match="no JPEG, PNG or WebP photographs"):
+        photographs_in(tmp_path / "empty")

@@ -167,6 +167,50 @@ def test_latency_summary_holds_ordered_percentiles_of_the_paced_run() -> None:
     }
 
 
+def test_small_images_latency_is_summarised_apart_against_its_target() -> None:
+    latency = Latency(
+        rate=9.0,
+        milliseconds=(40.0, 60.0, 900.0, 1200.0, 170.0),
+        megapixels=(0.3, 1.0, 10.0, 12.0, 0.8),
+    )
+
+    summary = latency.summary()["small_images"]
+
+    # 170 ms is a small image's: the large ones' 900 and 1200 ms are not held against it.
+    assert summary == {
+        "max_megapixels": 1.0,
+        "events": 3,
+        "p50_ms": 60.0,
+        "p99_ms": 170.0,
+        "target_p99_ms": 150.0,
+        "met": False,
+    }
+
+
+def test_waiting_is_latency_less_the_images_own_compute_time() -> None:
+    latency = Latency(
+        rate=9.0,
+        milliseconds=(40.0, 900.0, 300.0),
+        megapixels=(0.3, 10.0, 2.0),
+        compute_milliseconds=(10.0, 850.0, 120.0),
+    )
+
+    assert latency.waiting == (30.0, 50.0, 180.0)
+    assert latency.summary()["waiting"] == {
+        "p50_ms": 50.0,
+        "p99_ms": 180.0,
+        "target_p99_ms": 100.0,
+        "met": False,
+    }
+
+
+def test_latency_refuses_image_figures_that_do_not_pair_with_its_events() -> None:
+    with pytest.raises(ValueError, match="one image size per latency"):
+        Latency(rate=1.0, milliseconds=(1.0, 2.0), megapixels=(0.5,))
+    with pytest.raises(ValueError, match="one compute time per latency"):
+        Latency(rate=1.0, milliseconds=(1.0, 2.0), compute_milliseconds=(0.5,))
+
+
 def test_result_json_holds_every_figure_per_store() -> None:
     document = json.loads(json.dumps(bench_result().to_json()))
 
