@@ -18,10 +18,12 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 
+import cv2
 import imagehash
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from PIL.JpegImagePlugin import JpegImageFile
+from PIL.WebPImagePlugin import WebPImageFile
 
 from streams.core import perceptual_hash
 from streams.core.errors import ImageRejected, ImageTooLarge
@@ -34,6 +36,7 @@ __all__ = [
     "JPEG_COEFFICIENT_BYTES",
     "JPEG_DRAFT_MIN_SIDE",
     "MAX_JPEG_SCANS",
+    "STILL_WEBP_DECODE_BYTES_PER_PIXEL",
     "ImageFacts",
     "decode_cost",
     "decoded_picture",
@@ -59,8 +62,9 @@ HASH_MIN_SIDE = 256
 
 # What decoding a picture and reducing it to luminance holds at its peak, in bytes per pixel of
 # the decoded size (a JPEG's after draft scaling). JPEG, PNG and WebP are measured by
-# bench/decode_memory.py (WebP goes through libwebp's animation decoder: canvas, previous frame
-# and picture), with room for alpha and colour conversions; the others are set high.
+# bench/decode_memory.py (a WebP that is not a still one goes through Pillow and libwebp's
+# animation decoder: canvas, previous frame and picture), with room for alpha and colour
+# conversions; the others are set high.
 DECODE_BYTES_PER_PIXEL: dict[str, int] = {
     "JPEG": 3,
     "PNG": 10,
@@ -70,6 +74,20 @@ DECODE_BYTES_PER_PIXEL: dict[str, int] = {
     "WEBP": 18,
     "AVIF": 18,
 }
+
+# An opaque still WebP in the simple file format (one VP8 or VP8L bitstream, no extended header:
+# so no alpha, animation, EXIF or ICC profile), the form encoders and CDNs write, is decoded by
+# libwebp straight into one BGR array and reduced to luminance band by band with Pillow's own
+# integer formula (the same luminance, bit for bit, as decoding it through Pillow):
+# bench/decode_memory.py measures 6.3 to 7.4 bytes per pixel at its peak (3 of them the BGR).
+STILL_WEBP_DECODE_BYTES_PER_PIXEL = 7
+_SIMPLE_WEBP_CHUNKS = (b"VP8 ", b"VP8L")
+# Rows of BGR widened to 32 bits at a time while reducing to luminance: a few MB at most.
+_LUMA_BAND_ROWS = 64
+# Pillow's ITU-R 601-2 luma in 16-bit fixed point (`L = R*299/1000 + G*587/1000 + B*114/1000`):
+# the weights of B, G and R, and the rounding half.
+_LUMA_WEIGHTS_BGR = (np.uint32(7471), np.uint32(38470), np.uint32(19595))
+_LUMA_ROUNDING = np.uint32(0x8000)
 
 # A progressive or multi-scan JPEG makes libjpeg keep every DCT coefficient of the full image
 # (16 bits each, one per pixel and component before subsampling) whatever the draft scale.
@@ -179,13 +197,17 @@ def inspect_image_luma(
         image_format = str(image.format)
         if jpeg_draft_min_side is not None and isinstance(image, JpegImageFile):
             image.draft("L", (jpeg_draft_min_side, jpeg_draft_min_side))
-        cost = _holding_cost(image, jpeg)
+        cost = _holding_cost(image, jpeg, data)
     except BaseException:
         image.close()
         raise
     with reserve(cost) if reserve is not None else nullcontext():
         with image:
-            luma = _decode_luma(image, image_format)
+            luma = (
+                _still_webp_luma(data, image.size)
+                if _is_still_webp(image, data)
+                else _decode_luma(image, image_format)
+            )
         # Hashed after the decoded picture is closed: only the reduced luminance stays.
         if hash_min_side is not None:
             luma = _reduced(luma, hash_min_side)
@@ -274,8 +296,13 @@ def _bounded_header(
     return image, jpeg
 
 
-def _holding_cost(image: Image.Image, jpeg: JpegStructure | None) -> int:
-    """What decoding `image` at its current (draft) size holds, with a JPEG's coefficients."""
+def _holding_cost(
+    image: Image.Image, jpeg: JpegStructure | None, data: bytes | None = None
+) -> int:
+    """What decoding `image` at its current (draft) size holds, with a JPEG's coefficients;
+    given its `data`, what decoding it to luminance holds (a still WebP's is less)."""
+    if data is not None and _is_still_webp(image, data):
+        return image.size[0] * image.size[1] * STILL_WEBP_DECODE_BYTES_PER_PIXEL
     cost = decode_cost(image.size[0], image.size[1], str(image.format))
     if jpeg is not None and jpeg.buffers_coefficients:
         cost += jpeg.width * jpeg.height * jpeg.components * JPEG_COEFFICIENT_BYTES
@@ -309,6 +336,36 @@ def _jpeg_structure(data: bytes) -> JpegStructure:
             f"JPEG has {structure.scans} scans, above the limit of {MAX_JPEG_SCANS} scans"
         )
     return structure
+
+
+def _is_still_webp(image: Image.Image, data: bytes) -> bool:
+    """Whether `image` is an opaque still WebP in the simple file format."""
+    return (
+        isinstance(image, WebPImageFile)
+        and image.mode == "RGB"
+        and not image.is_animated
+        and data[12:16] in _SIMPLE_WEBP_CHUNKS
+    )
+
+
+def _still_webp_luma(data: bytes, size: tuple[int, int]) -> Image.Image:
+    """The 8-bit luminance of a still WebP of `size`, decoded by libwebp into BGR."""
+    bgr = cv2.imdecode(
+        np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+    )
+    if bgr is None or bgr.shape != (size[1], size[0], 3):
+        raise ImageRejected("WEBP image cannot be decoded")
+    luma = np.empty(bgr.shape[:2], dtype=np.uint8)
+    blue, green, red = _LUMA_WEIGHTS_BGR
+    for top in range(0, bgr.shape[0], _LUMA_BAND_ROWS):
+        band = bgr[top : top + _LUMA_BAND_ROWS]
+        total = np.multiply(band[..., 0], blue, dtype=np.uint32)
+        total += np.multiply(band[..., 1], green, dtype=np.uint32)
+        total += np.multiply(band[..., 2], red, dtype=np.uint32)
+        total += _LUMA_ROUNDING
+        total >>= 16
+        luma[top : top + _LUMA_BAND_ROWS] = total
+    return Image.fromarray(luma)
 
 
 def _decode_luma(image: Image.Image, image_format: str) -> Image.Image:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import struct
 import time
@@ -24,11 +25,13 @@ from streams.core.imaging import (
     DECODE_BYTES_PER_PIXEL,
     JPEG_COEFFICIENT_BYTES,
     MAX_JPEG_SCANS,
+    STILL_WEBP_DECODE_BYTES_PER_PIXEL,
     ImageFacts,
     decode_cost,
     decoded_picture,
     hamming_distance,
     inspect_image,
+    inspect_image_luma,
 )
 from streams.core.jpeg_structure import read_jpeg_structure
 from streams.core.memory_budget import MemoryBudget
@@ -349,7 +352,6 @@ def test_hashing_the_reduced_luminance_keeps_hashes_within_a_few_bits_of_full_si
     ("image_format", "width", "height", "decoded"),
     [
         ("PNG", 1200, 900, (1200, 900)),
-        ("WEBP", 800, 600, (800, 600)),
         ("JPEG", 4000, 3000, (500, 375)),
     ],
 )
@@ -367,6 +369,77 @@ def test_the_decode_reserves_its_estimated_cost_at_the_decoded_size(
 
     assert reserved == [decode_cost(*decoded, image_format)]
     assert reserved[0] == decoded[0] * decoded[1] * DECODE_BYTES_PER_PIXEL[image_format]
+
+
+def full_size_luma(data: bytes) -> Image.Image:
+    """The luminance `inspect_image` hashes, at its decoded size."""
+    _, luma = inspect_image_luma(
+        data, max_bytes=LIMITS["max_bytes"], max_pixels=LIMITS["max_pixels"], hash_min_side=None
+    )
+    return luma
+
+
+def still_webps() -> dict[str, bytes]:
+    picture = photo(333, 250, seed=9)
+    return {
+        "lossy q50": encode(picture, "WEBP", quality=50),
+        "lossy q90": encode(picture, "WEBP", quality=90),
+        "lossless": encode(picture, "WEBP", lossless=True),
+    }
+
+
+@pytest.mark.parametrize("kind", ["lossy q50", "lossy q90", "lossless"])
+def test_a_still_webp_gives_the_luminance_pillow_decodes_bit_for_bit(kind: str) -> None:
+    data = still_webps()[kind]
+    # The simple file format: one bitstream, no extended header.
+    assert data[12:16] in (b"VP8 ", b"VP8L")
+
+    luma = full_size_luma(data)
+
+    with Image.open(io.BytesIO(data)) as through_pillow:
+        expected = np.asarray(through_pillow.convert("L"))
+    assert np.array_equal(np.asarray(luma), expected)
+
+
+def test_a_still_webp_reserves_its_bgr_and_luminance_and_an_extended_one_pillows_decode() -> None:
+    picture = photo(800, 600, seed=8)
+    exif = Image.Exif()
+    exif[0x010F] = "Example Optics"
+    reserved: list[int] = []
+
+    @contextmanager
+    def reserve(amount: int) -> Iterator[None]:
+        reserved.append(amount)
+        yield
+
+    inspect(encode(picture, "WEBP"), reserve=reserve)
+    inspect(encode(picture, "WEBP", exif=exif.tobytes()), reserve=reserve)
+
+    assert reserved == [
+        800 * 600 * STILL_WEBP_DECODE_BYTES_PER_PIXEL,
+        decode_cost(800, 600, "WEBP"),
+    ]
+    assert DECODE_BYTES_PER_PIXEL["WEBP"] > STILL_WEBP_DECODE_BYTES_PER_PIXEL
+
+
+def test_an_oriented_webp_is_still_decoded_upright() -> None:
+    upright = photo(320, 240, seed=4)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated: shown after a quarter turn clockwise
+    stored = encode(upright.transpose(Image.Transpose.ROTATE_90), "WEBP", exif=exif.tobytes())
+
+    luma = full_size_luma(stored)
+
+    assert luma.size == (320, 240)
+    assert max(distances(inspect(stored), inspect(encode(upright, "WEBP")))) <= SAME_PICTURE
+
+
+def test_a_still_webp_whose_bitstream_is_garbage_is_rejected() -> None:
+    data = still_webps()["lossless"]
+    noise = np.random.default_rng(1).integers(0, 256, len(data) - 100, dtype=np.uint8)
+
+    with pytest.raises(ImageRejected, match="WEBP image cannot be decoded"):
+        inspect(data[:100] + noise.tobytes())
 
 
 def test_a_progressive_jpeg_reserves_the_coefficients_of_its_full_frame() -> None:
