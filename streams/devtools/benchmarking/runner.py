@@ -54,7 +54,7 @@ from streams.devtools.devstack.worker import WorkerProcess
 from streams.kafka.topics import CREDENTIALS_CREATED, PROOFS_CREATED, SUBMITTED
 from streams.settings import Settings
 
-__all__ = ["BenchPlan", "Progress", "run_bench"]
+__all__ = ["BenchPlan", "Progress", "run_bench", "stack_under"]
 
 StoreName = Literal["filesystem", "s3"]
 Progress = Callable[[str, int, int], None]
@@ -83,16 +83,7 @@ def run_bench(base: Settings, plan: BenchPlan, progress: Progress) -> BenchResul
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="credlink-bench-") as temporary:
         home = Path(temporary)
-        stack = LocalStack(
-            base.updated(
-                dev={
-                    "home": home,
-                    "kafka_port": free_port(),
-                    "controller_port": free_port(),
-                    "s3_port": free_port(),
-                }
-            )
-        )
+        stack = stack_under(base, home)
         corpus = build_corpus(
             plan.seed, plan.distinct_images, tiny=plan.tiny, photographs=plan.photographs
         )
@@ -141,6 +132,20 @@ def run_bench(base: Settings, plan: BenchPlan, progress: Progress) -> BenchResul
         corpus=describe_mix(corpus, picks),
         limit=limit,
         stores=stores,
+    )
+
+
+def stack_under(base: Settings, home: Path) -> LocalStack:
+    """A local stack of its own under `home`, its servers on free loopback ports."""
+    return LocalStack(
+        base.updated(
+            dev={
+                "home": home,
+                "kafka_port": free_port(),
+                "controller_port": free_port(),
+                "s3_port": free_port(),
+            }
+        )
     )
 
 
