@@ -249,7 +249,7 @@ async def _matches_by_content(request: web.Request) -> web.Response:
         raise ApiError(413, "image_too_large", str(error)) from None
     except ImageRejected as error:
         raise ApiError(415, "image_rejected", str(error)) from None
-    found = await service.run(partial(_by_content, service, tenant, facts, hint))
+    found = await service.run(partial(_by_content, service, tenant, image, facts, hint))
     return web.json_response(matches_json(found, limit))
 
 
@@ -280,22 +280,41 @@ def _by_binding(
 
 
 def _by_content(
-    service: VerifyService, tenant: str, image: ImageFacts, hint: tuple[str, bytes] | None
+    service: VerifyService,
+    tenant: str,
+    image: bytes,
+    facts: ImageFacts,
+    hint: tuple[str, bytes] | None,
 ) -> list[SoftBindingMatch]:
-    """The tenant's manifests of the proofs the verifier's lookups propose for `image`, nearest
-    first, after those of the client's hint."""
+    """The tenant's manifests of the proofs the verifier's lookups propose for the image,
+    nearest first, after those of the client's hint. When they propose none with a manifest
+    (a cropped, padded or overlaid copy), the manifest of the proof the verifier verifies the
+    image by, through its windows and keypoints, if any."""
     found = _by_binding(service, tenant, *hint, MAX_RESULTS) if hint is not None else []
-    lookalikes = list(service.verifier.lookalikes(image, tenant=tenant, limit=MAX_RESULTS))
+    lookalikes = list(service.verifier.lookalikes(facts, tenant=tenant, limit=MAX_RESULTS))
     credentials = service.index.credentials_of_proofs(
         tenant, [lookalike.proof_id for lookalike in lookalikes]
     )
-    found.extend(
+    by_hashes = [
         SoftBindingMatch(
             credentials[lookalike.proof_id].manifest_id, similarity_score(lookalike.distance)
         )
         for lookalike in lookalikes
         if lookalike.proof_id in credentials
-    )
+    ]
+    if by_hashes:
+        return found + by_hashes
+    verdict = service.verifier.verify(image, tenant=tenant)
+    if not verdict.verified or verdict.proof_id is None:
+        return found
+    credential = service.index.credentials_of_proofs(tenant, [verdict.proof_id])
+    if verdict.proof_id in credential:
+        found.append(
+            SoftBindingMatch(
+                credential[verdict.proof_id].manifest_id,
+                similarity_score(verdict.distance or 0),
+            )
+        )
     return found
 
 

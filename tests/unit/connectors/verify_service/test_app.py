@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import BaseTestServer, TestClient, TestServer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from connectors.proof_index import IndexedCredential, ManifestRepository, ProofIndex
@@ -31,17 +32,23 @@ from connectors.verify_service.app import (
 )
 from streams.core.content_credentials import manifest_id_for
 from streams.core.image_fingerprint import ISCC_ALGORITHM
-from streams.core.image_verifier import Verifier
+from streams.core.image_verifier import StoredProofs, Verifier
 from streams.core.imaging import inspect_image
 from streams.core.perceptual_index import IndexEntry, PerceptualIndex
-from streams.core.signing import KeySet
+from streams.core.signing import KeySet, Signer
 from streams.core.stores.filesystem import FilesystemProofStore
+from streams.core.window_index import WindowIndex
+from streams.devtools.benchmarking.cdn_copies import CopyFamily
+from streams.devtools.benchmarking.cdn_copies import cdn_copy as cdn_variant
 from streams.devtools.samples import camera_jpeg, cdn_copy
+from tests.support.images import encode, textured
+from tests.support.proving import prove_image
 
 OPENAPI = json.loads(OPENAPI_PATH.read_text())
 Client = TestClient[web.Request, web.Application]
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 MAX_PIXELS = 4_000_000
+SIGNER = Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
 
 
 def pid(number: int) -> str:
@@ -127,16 +134,26 @@ def tokens(tmp_path: Path) -> dict[str, str]:
 def service(
     tmp_path: Path, repository: Repository, tokens: dict[str, str]
 ) -> Iterator[VerifyService]:
+    verifier = Verifier(
+        exact=lambda tenant, sha256: repository.exact.get((tenant, sha256)),
+        perceptual=repository.perceptual,
+        proofs=no_proof,
+        keyset=KeySet(),
+        max_image_bytes=MAX_REQUEST_BYTES,
+        max_image_pixels=MAX_PIXELS,
+    )
+    with service_of(tmp_path, repository, verifier) as service:
+        yield service
+
+
+@contextmanager
+def service_of(
+    tmp_path: Path, repository: Repository, verifier: Verifier
+) -> Iterator[VerifyService]:
+    """The service over `repository`, verifying with `verifier`."""
     with ThreadPoolExecutor(1) as executor:
         yield VerifyService(
-            verifier=Verifier(
-                exact=lambda tenant, sha256: repository.exact.get((tenant, sha256)),
-                perceptual=repository.perceptual,
-                proofs=no_proof,
-                keyset=KeySet(),
-                max_image_bytes=MAX_REQUEST_BYTES,
-                max_image_pixels=MAX_PIXELS,
-            ),
+            verifier=verifier,
             index=repository.index,
             proofs=no_proof,
             manifests=ManifestRepository(repository.index, repository.store),
@@ -375,6 +392,51 @@ class TestMatchesByContent:
             data=image,
             headers={**bearer(token), "Content-Type": "image/jpeg"},
         )
+
+    def test_a_cropped_copy_finds_its_originals_manifest_through_the_proofs_windows(
+        self, tmp_path: Path, repository: Repository, tokens: dict[str, str]
+    ) -> None:
+        picture = textured(1200, 800, seed=2)
+        proven = prove_image(
+            repository.store,
+            encode(picture, "JPEG", quality=92),
+            event_id="e-cover",
+            tenant="acme",
+            signer=SIGNER,
+            submitted_at_ms=1_718_000_000_000,
+        )
+        proof_id = proven.document.proof_id
+        windows = WindowIndex()
+        assert proven.document.windows is not None
+        windows.add(proof_id, "acme", proven.document.windows)
+        manifest_id = repository.credential(
+            encode(picture, "PNG"), proof_id=proof_id, tenant="acme"
+        )
+        stored = StoredProofs(repository.store, {proof_id: proven.stored.key}.get)
+        # Cut to 1:1 and re-encoded: no lookup by its global hashes finds the original.
+        copy = cdn_variant(picture, CopyFamily.COVER_1_1, 2)
+        verifier = Verifier(
+            exact=lambda tenant, sha256: repository.exact.get((tenant, sha256)),
+            perceptual=repository.perceptual,
+            proofs=stored,
+            keyset=KeySet([SIGNER.public_key]),
+            max_image_bytes=MAX_REQUEST_BYTES,
+            max_image_pixels=MAX_PIXELS,
+            windows=windows,
+            features=stored.features,
+        )
+        copy_facts = inspect_image(copy, max_bytes=len(copy), max_pixels=MAX_PIXELS)
+        assert list(verifier.lookalikes(copy_facts, tenant="acme")) == []
+
+        with service_of(tmp_path, repository, verifier) as service:
+            answer = self.upload(service, tokens["acme"], copy)
+            other_tenant = self.upload(service, tokens["globex"], copy)
+
+        assert answer.status == 200, answer.body
+        [match] = answer.json()["matches"]
+        assert match["manifestId"] == manifest_id
+        assert 0 < match["similarityScore"] < 100
+        assert other_tenant.json() == {"matches": []}
 
     def test_a_stripped_resized_copy_finds_the_manifest_of_its_original(
         self, service: VerifyService, repository: Repository, tokens: dict[str, str]
