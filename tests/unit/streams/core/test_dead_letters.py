@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.core.codecs import ProcessingFailed
+from streams.core.codecs import ProcessingFailed, SchemaSet, SingleObjectCodec
 from streams.core.dead_letters import MAX_MESSAGE_CHARS, SourceMessage, dead_letter
 from streams.core.errors import (
     DecodeFailed,
@@ -19,7 +19,6 @@ from streams.core.errors import (
 )
 from streams.core.observing import Stage
 from streams.core.stores.base import InvalidProofKey, StoreMisconfigured
-from streams.kafka.serde import codec_for
 from tests.support.codec_samples import IMAGE_REFERENCE
 
 FAILED_AT_MS = 1_718_000_100_000
@@ -130,7 +129,7 @@ def test_without_a_decoded_event_id_and_tenant_are_absent() -> None:
 
 
 def test_a_dead_letter_is_a_valid_processing_failed_record() -> None:
-    codec = codec_for(ProcessingFailed.SCHEMA, topic="images.dlq")
+    codec = SingleObjectCodec(SchemaSet.load(), ProcessingFailed.SCHEMA)
     failure = dead_letter(
         SOURCE,
         UnexpectedFailure(Stage.STORE, RuntimeError("☠" * 5000)),

@@ -24,7 +24,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from streams.core.codecs import Codec, ImageReference, ProcessingFailed, ProofCreated
+from streams.core.codecs import (
+    Codec,
+    ImageReference,
+    ProcessingFailed,
+    ProofCreated,
+    SchemaSet,
+    SingleObjectCodec,
+)
 from streams.core.dead_letters import MAX_MESSAGE_CHARS, InputEvent, SourceMessage, dead_letter
 from streams.core.errors import (
     DecodeFailed,
@@ -42,7 +49,6 @@ from streams.core.pipeline import MAX_ID_CHARS
 from streams.core.processor import DeadLettered, EventProcessor, ProcessingResult, Proved
 from streams.core.retry import RetryPolicy
 from streams.core.stores.s3 import make_s3_client
-from streams.kafka.serde import codec_for
 from tests.support.codec_samples import PROCESSING_FAILED, PROOF_CREATED
 from tests.support.hostile_uris import HOSTILE_URIS, hostile_uri
 from tests.support.http_fakes import Recorder, redirects_to
@@ -104,7 +110,7 @@ class Worker:
 @pytest.fixture(scope="module")
 def worker() -> Iterator[Worker]:
     store = MemoryStore()
-    codec = codec_for(ImageReference.SCHEMA, topic=TOPIC)
+    codec = SingleObjectCodec(SchemaSet.load(), ImageReference.SCHEMA)
     with ImageFetcher(FetchPolicy()) as fetcher, ThreadPoolExecutor(max_workers=1) as executor:
         processor = EventProcessor(
             pipeline=make_pipeline(store, fetcher),
@@ -207,7 +213,7 @@ def test_an_event_with_spliced_in_bytes_ends_in_one_clear_outcome(
 def test_a_valid_event_of_another_schema_is_dead_lettered_naming_both_schemas(
     worker: Worker, schema: str, record: dict[str, Any]
 ) -> None:
-    value = codec_for(schema, topic=TOPIC).encode(record)
+    value = SingleObjectCodec(SchemaSet.load(), schema).encode(record)
 
     failure = dead_letter_for(worker, value)
 
@@ -601,12 +607,12 @@ def test_an_unexpected_error_is_dead_lettered_by_class_without_its_text(
     with ImageFetcher(FetchPolicy()) as fetcher, ThreadPoolExecutor(max_workers=1) as executor:
         processor = EventProcessor(
             pipeline=make_pipeline(FailingStore(cause), fetcher),
-            input_codec=codec_for(ImageReference.SCHEMA, topic=TOPIC),
+            input_codec=SingleObjectCodec(SchemaSet.load(), ImageReference.SCHEMA),
             executor=executor,
             retry=RetryPolicy(),
             observer=observer,
         )
-        value = codec_for(ImageReference.SCHEMA, topic=TOPIC).encode(EVENT.to_avro())
+        value = SingleObjectCodec(SchemaSet.load(), ImageReference.SCHEMA).encode(EVENT.to_avro())
         source = SourceMessage(topic=TOPIC, partition=0, offset=1, key=KEY, value=value)
         with caplog.at_level(logging.DEBUG):
             outcome = asyncio.run(processor.process(source))

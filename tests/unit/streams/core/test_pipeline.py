@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from streams.core.codecs import ImageReference, ProofCreated, ProofWindow
+from streams.core.codecs import (
+    ImageReference,
+    ProofCreated,
+    ProofWindow,
+    SchemaSet,
+    SingleObjectCodec,
+)
 from streams.core.errors import (
     ImageRejected,
     ImageTooLarge,
@@ -34,7 +40,6 @@ from streams.core.stores.base import (
 )
 from streams.core.stores.filesystem import FilesystemProofStore
 from streams.core.window_hashes import Window
-from streams.kafka.serde import codec_for
 from tests.support.pipeline_fakes import (
     EVENT,
     IMAGES,
@@ -385,7 +390,7 @@ def test_an_unexpected_store_error_is_wrapped_with_its_stage_and_cause(
 
 
 def test_the_proof_event_is_a_valid_proof_created_record(pipeline: ProofPipeline) -> None:
-    codec = codec_for(ProofCreated.SCHEMA, topic="proofs.created")
+    codec = SingleObjectCodec(SchemaSet.load(), ProofCreated.SCHEMA)
     proof = pipeline.prove(EVENT)
 
     assert ProofCreated.from_avro(codec.decode(codec.encode(proof.to_avro()))) == proof

@@ -10,14 +10,19 @@ from dataclasses import replace
 
 import pytest
 
-from streams.core.codecs import Codec, ImageReference, ProcessingFailed
+from streams.core.codecs import (
+    Codec,
+    ImageReference,
+    ProcessingFailed,
+    SchemaSet,
+    SingleObjectCodec,
+)
 from streams.core.dead_letters import SourceMessage
 from streams.core.errors import TransientError
 from streams.core.fetching import FetchPolicy, ImageFetcher
 from streams.core.processor import DeadLettered, EventProcessor, ProcessingResult, Proved
 from streams.core.retry import RetryPolicy
 from streams.core.stores.base import InvalidProofKey, ProofStore, StoreMisconfigured, features_key
-from streams.kafka.serde import codec_for
 from tests.support.codec_samples import PROCESSING_FAILED
 from tests.support.event_loop import BlockingCodec, TimerLateness
 from tests.support.pipeline_fakes import EVENT, PNG, FailingStore, MemoryStore, make_pipeline
@@ -52,7 +57,7 @@ def process(processor: EventProcessor, source: SourceMessage) -> ProcessingResul
 
 @pytest.fixture
 def codec() -> Codec:
-    return codec_for(ImageReference.SCHEMA, topic=TOPIC)
+    return SingleObjectCodec(SchemaSet.load(), ImageReference.SCHEMA)
 
 
 @pytest.fixture
@@ -110,7 +115,7 @@ def test_undecodable_bytes_are_dead_lettered_at_the_decode_stage(
 def test_an_event_of_another_schema_is_dead_lettered_at_the_decode_stage(
     processor_for: ProcessorFor,
 ) -> None:
-    other = codec_for(ProcessingFailed.SCHEMA, topic="images.dlq")
+    other = SingleObjectCodec(SchemaSet.load(), ProcessingFailed.SCHEMA)
 
     result = process(
         processor_for(MemoryStore()), message(other.encode(PROCESSING_FAILED.to_avro()))
