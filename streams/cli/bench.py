@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -76,6 +77,9 @@ def bench(
 ) -> None:
     """Measure the compute limit and the pipeline's throughput, latency, CPU and memory, and
     what Content Credentials cost it."""
+    # SIGTERM (a job's timeout, `kill`) unwinds like Ctrl-C, so that the stack's broker, S3
+    # server and workers are stopped by PID on the way out instead of outliving the run.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     plan = BenchPlan(
         events=QUICK_EVENTS if quick else events,
         seed=seed,

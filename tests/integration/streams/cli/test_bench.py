@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -94,11 +96,93 @@ def test_quick_bench_writes_every_figure_for_both_stores(tmp_path: Path) -> None
     assert f"{limit['cores']} cores available" in result.stdout
     assert "images of at most 1.0 MP p99" in result.stdout
     assert "results written to" in result.stdout
-    leftovers = [
+    assert running_under(tmp_path) == []
+
+
+def running_under(directory: Path) -> list[str]:
+    """The command lines of the processes that name `directory` (a stack the bench started)."""
+    return [
         line
         for line in subprocess.run(
             ["ps", "-eo", "args"], capture_output=True, text=True, check=True
         ).stdout.splitlines()
-        if str(tmp_path) in line
+        if str(directory) in line
     ]
-    assert leftovers == []
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes started, directly or not, by process `pid`, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def command_of(pid: int) -> bytes:
+    """The command line of process `pid`, or nothing once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def stop_once_running(bench: subprocess.Popen[bytes]) -> set[int]:
+    """SIGTERM `bench` once its broker and a worker run; the processes it had started."""
+    try:
+        deadline = time.monotonic() + 240
+        started: set[int] = set()
+        while time.monotonic() < deadline and bench.poll() is None:
+            started = descendants(bench.pid)
+            commands = [command_of(pid) for pid in started]
+            if any(b"kafka.Kafka" in c for c in commands) and any(b"worker" in c for c in commands):
+                break
+            time.sleep(0.5)
+        assert bench.poll() is None, "the bench ended before its stack was up"
+        bench.send_signal(signal.SIGTERM)
+        bench.wait(timeout=120)
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+            bench.wait()
+    return started
+
+
+def test_a_bench_stopped_by_sigterm_stops_the_servers_and_workers_it_started(
+    tmp_path: Path,
+) -> None:
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("CREDLINK_")},
+        "TMPDIR": str(tmp_path),
+    }
+    with (tmp_path / "stderr.txt").open("w") as stderr:
+        bench = subprocess.Popen(
+            [CREDLINK, "bench", "--quick", "--store", "fs", "--output", str(tmp_path / "r.json")],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        started = stop_once_running(bench)
+    # Stopped by SIGTERM, it failed and left nothing running.
+    assert started
+    assert [pid for pid in started if alive(pid)] == []
+    assert running_under(tmp_path) == []
+    assert bench.returncode != 0
