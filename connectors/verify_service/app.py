@@ -8,15 +8,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, MultipartReader, web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from connectors.proof_index.manifests import ManifestRepository
 from connectors.proof_index.store import ProofIndex
@@ -42,6 +44,7 @@ from streams.core.imaging import ImageFacts
 from streams.core.proof_signature import verify_signed_proof
 from streams.core.signing import KeySet
 from streams.core.stores.base import ProofNotFound
+from streams.ops.metrics import ServiceMetrics, new_registry
 
 __all__ = [
     "OPENAPI_PATH",
@@ -86,6 +89,7 @@ class VerifyService:
     max_request_bytes: int
     admission: Admission
     body_timeout_seconds: float
+    metrics: ServiceMetrics = field(default_factory=lambda: ServiceMetrics(new_registry()))
 
     async def run(self, function: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, function)
@@ -109,7 +113,9 @@ class ApiError(Exception):
 
 def create_app(service: VerifyService) -> web.Application:
     """The service's application: every route the OpenAPI description lists."""
-    app = web.Application(client_max_size=service.max_request_bytes, middlewares=[_json_errors])
+    app = web.Application(
+        client_max_size=service.max_request_bytes, middlewares=[_measured, _json_errors]
+    )
     app[SERVICE] = service
     openapi = OPENAPI_PATH.read_bytes()
 
@@ -117,6 +123,7 @@ def create_app(service: VerifyService) -> web.Application:
         return web.Response(body=openapi, content_type="application/json")
 
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
     app.router.add_get("/openapi.json", openapi_document)
     app.router.add_get("/v1/keys", _keys)
     app.router.add_post("/v1/verify", _admitted(_verify))
@@ -378,6 +385,33 @@ async def _received(request: web.Request, read: Awaitable[T]) -> T:
         raise ApiError(
             408, "request_timeout", f"the body did not arrive within {timeout:g} s"
         ) from None
+
+
+@web.middleware
+async def _measured(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count and time every answer, by the route it matched."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as error:
+        status = error.status
+        raise
+    finally:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        request.app[SERVICE].metrics.answered(
+            route, request.method, status, time.perf_counter() - started
+        )
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    """The service's metrics in Prometheus' text format (no API key: like /healthz, for the
+    scraper; nothing in them names a tenant, a key or an image)."""
+    body = generate_latest(request.app[SERVICE].metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 @web.middleware

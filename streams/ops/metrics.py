@@ -32,7 +32,14 @@ from streams.core.observing import PipelineObserver, Stage
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["OTHER", "PipelineMetrics", "TableMetrics", "WorkerMetrics", "new_registry"]
+__all__ = [
+    "OTHER",
+    "PipelineMetrics",
+    "ServiceMetrics",
+    "TableMetrics",
+    "WorkerMetrics",
+    "new_registry",
+]
 
 OTHER = "other"
 _SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -52,6 +59,31 @@ def new_registry() -> CollectorRegistry:
     for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
         registry.register(collector)
     return registry
+
+
+class ServiceMetrics:
+    """The verify service's requests, by route (the route's pattern, never the path asked
+    for, so ids do not become labels), method and status, registered once in `registry`."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.requests = Counter(
+            "credlink_verify_requests_total",
+            "Requests answered, by route, method and status (503: busy or a dependency down).",
+            ["route", "method", "status"],
+            registry=registry,
+        )
+        self.request_seconds = Histogram(
+            "credlink_verify_request_duration_seconds",
+            "Time from a request's headers to its answer.",
+            ["route", "method"],
+            buckets=_SECONDS,
+            registry=registry,
+        )
+
+    def answered(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+        self.request_seconds.labels(route, method).observe(seconds)
 
 
 class WorkerMetrics:

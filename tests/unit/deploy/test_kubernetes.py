@@ -253,6 +253,10 @@ def test_the_verify_service_probes_and_service_hit_its_port_and_routes() -> None
     assert selects(service["spec"]["selector"], "verify")
     (port,) = service["spec"]["ports"]
     assert ports[port["targetPort"]] == int(env["CREDLINK_VERIFY_WEB_PORT"])
+    annotations = service["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert int(annotations["prometheus.io/port"]) == int(env["CREDLINK_VERIFY_WEB_PORT"])
+    assert annotations["prometheus.io/path"] == "/metrics"
 
 
 def test_the_metrics_service_is_headless_and_annotated_for_scraping_every_worker() -> None:

@@ -227,7 +227,7 @@ def test_the_description_is_openapi_3_with_its_path_parameters_declared() -> Non
             assert operation["responses"], path
 
 
-def test_only_health_keys_and_the_description_are_open_to_anyone() -> None:
+def test_only_health_metrics_keys_and_the_description_are_open_to_anyone() -> None:
     open_routes = {
         (method, path)
         for path, item in OPENAPI["paths"].items()
@@ -237,6 +237,7 @@ def test_only_health_keys_and_the_description_are_open_to_anyone() -> None:
 
     assert open_routes == {
         ("get", "/healthz"),
+        ("get", "/metrics"),
         ("get", "/openapi.json"),
         ("get", "/v1/keys"),
         ("get", "/v1/services/supportedAlgorithms"),
@@ -655,6 +656,35 @@ def served(service: VerifyService, scenario: Callable[[Client], Awaitable[None]]
     asyncio.run(run())
 
 
+class TestMetrics:
+    def test_answers_are_counted_by_route_pattern_method_and_status(
+        self, service: VerifyService, repository: Repository, tokens: dict[str, str]
+    ) -> None:
+        manifest_id = credentialed(repository)
+        fetch(service, manifest_id, tokens["acme"])
+        fetch(service, manifest_id, "no.key")
+        call(service, "GET", "/nowhere")
+
+        text = call(service, "GET", "/metrics").body.decode()
+
+        def answered(route: str, status: int) -> float:
+            match = re.search(
+                rf'credlink_verify_requests_total\{{method="GET",route="{re.escape(route)}",'
+                rf'status="{status}"\}} (\S+)',
+                text,
+            )
+            return float(match.group(1)) if match else 0.0
+
+        assert answered("/v1/manifests/{manifestId}", 200) == 1
+        assert answered("/v1/manifests/{manifestId}", 401) == 1
+        assert answered("unmatched", 404) == 1
+        assert 'credlink_verify_request_duration_seconds_count{method="GET"' in text
+        # A route's pattern, never the path asked for: no id, tenant or key becomes a label.
+        assert manifest_id not in text
+        assert "acme" not in text
+        assert "process_resident_memory_bytes" in text
+
+
 class TestAdmission:
     PICTURE = camera_jpeg(480, 360, 3)
 
@@ -702,15 +732,16 @@ class TestAdmission:
 
         served(limited, scenario)
 
-    def test_health_and_keys_answer_while_every_place_is_taken(
+    def test_health_metrics_and_keys_answer_while_every_place_is_taken(
         self, limited: VerifyService, tokens: dict[str, str]
     ) -> None:
         async def scenario(client: Client) -> None:
             async with self.holding_the_place(client, limited, tokens["acme"]):
                 health = await client.get("/healthz")
+                metrics = await client.get("/metrics")
                 keys = await client.get("/v1/keys")
 
-                assert (health.status, keys.status) == (200, 200)
+                assert (health.status, metrics.status, keys.status) == (200, 200, 200)
 
         served(limited, scenario)
 
