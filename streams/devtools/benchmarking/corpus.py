@@ -96,7 +96,7 @@ def photographs_in(directory: Path) -> list[Path]:
 
 
 class _Photographs:
-    """Photographs handed out for slots of a size: the smallest that covers it, unused first."""
+    """Photographs handed out for slots of a size: one large enough, at random, unused first."""
 
     def __init__(self, paths: Sequence[Path], rng: random.Random) -> None:
         self._pixels = {path: _pixels(path) for path in paths}
