@@ -34,7 +34,8 @@ RUNBOOK_URL = "https://github.com/credlink/credlink-streams/blob/main/docs/runbo
 SEVERITIES = {"critical", "warning", "info"}
 TOOL_PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}
 
-#: The metrics a worker exports (`streams/ops/metrics.py`), with their labels.
+#: The metrics a worker and the verify service export (`streams/ops/metrics.py`), with their
+#: labels.
 COUNTERS = {
     "credlink_events_consumed_total": {"agent"},
     "credlink_proofs_created_total": {"agent", "format"},
@@ -43,6 +44,7 @@ COUNTERS = {
     "credlink_failures_total": {"agent", "stage", "error_class"},
     "credlink_retries_total": {"agent", "error_class"},
     "credlink_s3_errors_total": {"operation", "error"},
+    "credlink_verify_requests_total": {"route", "method", "status"},
 }
 GAUGES = {
     "credlink_events_in_flight": {"agent"},
@@ -59,6 +61,7 @@ HISTOGRAMS = {
     "credlink_image_bytes": {"agent"},
     "credlink_image_pixels": {"agent"},
     "credlink_s3_request_duration_seconds": {"operation"},
+    "credlink_verify_request_duration_seconds": {"route", "method"},
 }
 CONTRACT_SERIES = {
     **COUNTERS,
@@ -183,12 +186,14 @@ def test_alert_unit_tests_cover_firing_and_silent_cases() -> None:
     assert any(not case.get("exp_alerts") for case in cases)
 
 
-def test_prometheus_scrapes_the_workers_and_sends_alerts_to_alertmanager() -> None:
+def test_prometheus_scrapes_the_workers_and_the_verify_service_and_alerts_alertmanager() -> None:
     config = _yaml(PROMETHEUS_CONFIG)
     (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "credlink-worker"]
     targets = {target for static in job["static_configs"] for target in static["targets"]}
     assert {"127.0.0.1:6066", "127.0.0.1:6067"} <= targets
     assert job.get("metrics_path", "/metrics") == "/metrics"
+    (verify,) = [job for job in config["scrape_configs"] if job["job_name"] == "credlink-verify"]
+    assert verify["static_configs"][0]["targets"] == ["127.0.0.1:8080"]
     assert config["rule_files"] == ["alerts.yml"]
     (alertmanagers,) = config["alerting"]["alertmanagers"]
     assert alertmanagers["static_configs"][0]["targets"] == ["127.0.0.1:9093"]
