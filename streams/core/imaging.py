@@ -197,7 +197,12 @@ def inspect_image_luma(
         image_format = str(image.format)
         if jpeg_draft_min_side is not None and isinstance(image, JpegImageFile):
             image.draft("L", (jpeg_draft_min_side, jpeg_draft_min_side))
-        cost = _holding_cost(image, jpeg, data)
+        still_webp = _is_still_webp(image, data)
+        cost = (
+            width * height * STILL_WEBP_DECODE_BYTES_PER_PIXEL
+            if still_webp
+            else _holding_cost(image, jpeg)
+        )
     except BaseException:
         image.close()
         raise
@@ -205,7 +210,7 @@ def inspect_image_luma(
         with image:
             luma = (
                 _still_webp_luma(data, image.size)
-                if _is_still_webp(image, data)
+                if still_webp
                 else _decode_luma(image, image_format)
             )
         # Hashed after the decoded picture is closed: only the reduced luminance stays.
@@ -296,13 +301,8 @@ def _bounded_header(
     return image, jpeg
 
 
-def _holding_cost(
-    image: Image.Image, jpeg: JpegStructure | None, data: bytes | None = None
-) -> int:
-    """What decoding `image` at its current (draft) size holds, with a JPEG's coefficients;
-    given its `data`, what decoding it to luminance holds (a still WebP's is less)."""
-    if data is not None and _is_still_webp(image, data):
-        return image.size[0] * image.size[1] * STILL_WEBP_DECODE_BYTES_PER_PIXEL
+def _holding_cost(image: Image.Image, jpeg: JpegStructure | None) -> int:
+    """What decoding `image` at its current (draft) size holds, with a JPEG's coefficients."""
     cost = decode_cost(image.size[0], image.size[1], str(image.format))
     if jpeg is not None and jpeg.buffers_coefficients:
         cost += jpeg.width * jpeg.height * jpeg.components * JPEG_COEFFICIENT_BYTES
