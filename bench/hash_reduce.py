@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
 from streams.core.imaging import HASH_MIN_SIDE, ImageFacts, hamming_distance, inspect_image
 from streams.devtools.benchmarking.corpus import BenchImage, build_corpus, event_images
+from streams.devtools.benchmarking.limit import least_cpu_seconds
 
 IMAGES = 24
 EVENTS = 2000
@@ -35,16 +34,6 @@ class Measurement:
     reduced_seconds: float
 
 
-def cpu_time(function: Callable[[], object], repeats: int) -> float:
-    """The least CPU time of `repeats` calls: other load on the machine does not stretch it."""
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.process_time()
-        function()
-        best = min(best, time.process_time() - started)
-    return best
-
-
 def inspect(data: bytes, hash_min_side: int | None) -> ImageFacts:
     return inspect_image(data, hash_min_side=hash_min_side, max_bytes=NO_LIMIT, max_pixels=NO_LIMIT)
 
@@ -55,8 +44,8 @@ def measure(image: BenchImage, repeats: int) -> Measurement:
         image=image,
         phash_distance=hamming_distance(full.phash, reduced.phash),
         dhash_distance=hamming_distance(full.dhash, reduced.dhash),
-        full_seconds=cpu_time(partial(inspect, image.data, None), repeats),
-        reduced_seconds=cpu_time(partial(inspect, image.data, HASH_MIN_SIDE), repeats),
+        full_seconds=least_cpu_seconds(partial(inspect, image.data, None), repeats),
+        reduced_seconds=least_cpu_seconds(partial(inspect, image.data, HASH_MIN_SIDE), repeats),
     )
 
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +23,7 @@ from PIL import Image
 
 from streams.core import imaging
 from streams.devtools.benchmarking.corpus import photographs_in
+from streams.devtools.benchmarking.limit import least_cpu_seconds
 
 ENCODINGS: dict[str, dict[str, object]] = {
     "q50": {"quality": 50},
@@ -33,15 +32,6 @@ ENCODINGS: dict[str, dict[str, object]] = {
 }
 PASSES = 3
 UNBOUNDED = 1 << 30
-
-
-def cpu_seconds(inspect: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(PASSES):
-        started = time.process_time()
-        inspect()
-        best = min(best, time.process_time() - started)
-    return best
 
 
 def main() -> None:
@@ -68,13 +58,14 @@ def main() -> None:
                 expected = np.asarray(through_pillow.convert("L"))
             checked += 1
             differing += not np.array_equal(np.asarray(luma), expected)
+
             def inspect(data: bytes = data) -> object:
                 return imaging.inspect_image(data, max_bytes=UNBOUNDED, max_pixels=UNBOUNDED)
 
-            cpu["still"] += cpu_seconds(inspect)
+            cpu["still"] += least_cpu_seconds(inspect, PASSES)
             imaging._is_still_webp = lambda image, data: False
             try:
-                cpu["pillow"] += cpu_seconds(inspect)
+                cpu["pillow"] += least_cpu_seconds(inspect, PASSES)
             finally:
                 imaging._is_still_webp = still_test
     print(f"{checked} still WebPs of real photographs (at most {args.side} px a side)")
